@@ -1,0 +1,491 @@
+//! The state machine: a command against an incident, decided at a given time,
+//! gives the new incident, the timeline entries it records, the effects it asks
+//! for and the reply for the person who ran it — or a `UserError` and no change.
+
+use chrono::{DateTime, Utc};
+
+use super::timeline::{EntryKind, TimelineEntry};
+use super::{
+    Audience, Effect, FollowUp, Incident, IncidentId, Platform, Responder, RoleAssignment, Rules,
+    SeverityChange, Status, StatusUpdate, UserError, UserRef, Who, channel_name,
+};
+use crate::chat::Message;
+
+/// Everything one decision produces; written in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub incident: Incident,
+    pub entries: Vec<TimelineEntry>,
+    pub effects: Vec<Effect>,
+    /// The answer to the person who ran the command (ephemeral where the platform allows).
+    pub reply: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declare {
+    pub title: String,
+    pub severity: Option<String>,
+    pub private: bool,
+    pub platform: Platform,
+}
+
+/// A change to an existing incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Update { status: Status, message: String },
+    Severity { level: String },
+    AssignRole { role: String, user: UserRef },
+    Invite { users: Vec<UserRef> },
+    Note { text: String },
+    FollowUp { text: String, owner: Option<UserRef> },
+    Resolve { message: Option<String> },
+    Postmortem,
+    Close,
+}
+
+/// Opens a new incident. The declarer is its first responder and its commander.
+pub fn declare(
+    rules: &Rules,
+    id: IncidentId,
+    cmd: Declare,
+    by: &UserRef,
+    now: DateTime<Utc>,
+) -> Result<Decision, UserError> {
+    let title = cmd.title.trim().to_string();
+    if title.is_empty() {
+        return Err(UserError::new("an incident needs a title"));
+    }
+    if title.chars().count() > 200 {
+        return Err(UserError::new(
+            "the title is longer than 200 characters; keep it short and put details in an update",
+        ));
+    }
+    let severity = match &cmd.severity {
+        Some(s) => rules.severity(s)?,
+        None => rules.default_severity.clone(),
+    };
+    let incident = Incident {
+        id,
+        title: title.clone(),
+        severity: severity.clone(),
+        status: Status::Investigating,
+        private: cmd.private,
+        platform: cmd.platform,
+        declared_by: by.clone(),
+        declared_at: now,
+        roles: vec![RoleAssignment {
+            role: "commander".into(),
+            user: by.clone(),
+            by: by.clone(),
+            at: now,
+        }],
+        responders: vec![Responder { user: by.clone(), added_by: by.clone(), at: now }],
+        updates: Vec::new(),
+        severity_changes: Vec::new(),
+        followups: Vec::new(),
+        mitigated_at: None,
+        resolved_at: None,
+        closed_at: None,
+    };
+    let name = channel_name(&rules.channel_prefix, id, &title, cmd.platform.max_channel_name());
+    let privacy = if cmd.private { " (private)" } else { "" };
+    let mut effects = vec![
+        Effect::OpenChannel {
+            incident: id,
+            platform: cmd.platform,
+            name: name.clone(),
+            private: cmd.private,
+            topic: topic(&incident, rules),
+        },
+        Effect::Invite { incident: id, platform: cmd.platform, users: vec![by.clone()] },
+        Effect::Post {
+            incident: id,
+            to: Audience::IncidentChannel,
+            message: header(&incident, rules),
+            pin: true,
+        },
+    ];
+    if !cmd.private {
+        let announcement = Message::new()
+            .plain(format!("🚨 {id} ({severity}) declared: "))
+            .strong(&title)
+            .plain(" — follow in ")
+            .channel(id);
+        effects.push(post(id, Audience::Announce, announcement.clone()));
+        effects.push(post(id, Audience::Subscribers, announcement));
+    }
+    let entry = TimelineEntry::event(
+        id,
+        EntryKind::Declared,
+        by,
+        now,
+        format!("Declared {id} ({severity}{privacy}): {title}"),
+    );
+    Ok(Decision {
+        incident,
+        entries: vec![entry],
+        effects,
+        reply: Message::new().plain(format!("Declared {id} ({severity}{privacy}) → #{name}")),
+    })
+}
+
+/// Checks that `actor` may run a command with the given rule.
+pub fn authorize(
+    incident: &Incident,
+    who: Who,
+    actor: &UserRef,
+    change: &Change,
+) -> Result<(), UserError> {
+    let is_responder = incident.is_responder(actor);
+    let allowed = match who {
+        Who::Anyone => true,
+        Who::Responder => is_responder,
+        Who::CommanderOrHolder => {
+            let role = match change {
+                Change::AssignRole { role, .. } => Some(role.as_str()),
+                _ => None,
+            };
+            let commander = incident.holder("commander");
+            let holder = role.and_then(|r| incident.holder(r));
+            commander == Some(actor)
+                || holder == Some(actor)
+                || (is_responder && (commander.is_none() || holder.is_none()))
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(UserError::new(match who {
+        Who::CommanderOrHolder => format!(
+            "only the commander or the role's current holder can hand over a role in {}",
+            incident.id
+        ),
+        _ => format!(
+            "only responders of {} can do that; ask the commander to invite you",
+            incident.id
+        ),
+    }))
+}
+
+/// Decides one change to an existing incident.
+pub fn decide(
+    incident: &Incident,
+    rules: &Rules,
+    change: Change,
+    by: &UserRef,
+    now: DateTime<Utc>,
+) -> Result<Decision, UserError> {
+    let id = incident.id;
+    if incident.is_closed() {
+        return Err(UserError::new(format!("{id} is closed; it can no longer change")));
+    }
+    let mut next = incident.clone();
+    let mut d = Decision {
+        incident: incident.clone(),
+        entries: Vec::new(),
+        effects: Vec::new(),
+        reply: Message::new(),
+    };
+    match change {
+        Change::Update { status, message } => {
+            if status == Status::Closed {
+                return Err(UserError::new("use `close` to close an incident"));
+            }
+            let message = require_text(message, "a status update needs a message")?;
+            apply_status(&mut next, status, now);
+            next.updates.push(StatusUpdate {
+                status,
+                message: message.clone(),
+                by: by.clone(),
+                at: now,
+            });
+            let text = Message::new()
+                .plain(format!("📣 {id} — {}: ", status.title()))
+                .text(&message)
+                .plain(" (")
+                .user(by)
+                .plain(")");
+            d.entries.push(event(
+                id,
+                EntryKind::Update,
+                by,
+                now,
+                format!("{}: {message}", status.title()),
+            ));
+            broadcast(&mut d, id, text, !incident.private);
+            if status != incident.status {
+                d.effects.push(set_topic(&next, rules));
+            }
+            d.reply =
+                Message::new().plain(format!("Posted the {} update for {id}", status.as_str()));
+        }
+        Change::Severity { level } => {
+            let level = rules.severity(&level)?;
+            if level == incident.severity {
+                return Err(UserError::new(format!("{id} is already {level}")));
+            }
+            let from = incident.severity.clone();
+            next.severity = level.clone();
+            next.severity_changes.push(SeverityChange {
+                from: from.clone(),
+                to: level.clone(),
+                by: by.clone(),
+                at: now,
+            });
+            let word = if rules.rank(&level) < rules.rank(&from) { "raised" } else { "lowered" };
+            let text = Message::new()
+                .plain(format!("⚠️ {id} severity {word} from {from} to {level} by "))
+                .user(by);
+            d.entries.push(event(
+                id,
+                EntryKind::Severity,
+                by,
+                now,
+                format!("Severity {word} from {from} to {level}"),
+            ));
+            broadcast(&mut d, id, text, !incident.private);
+            d.effects.push(set_topic(&next, rules));
+            d.reply = Message::new().plain(format!("{id} is now {level}"));
+        }
+        Change::AssignRole { role, user } => {
+            let def = rules.role(&role)?.clone();
+            let previous = incident.holder(&def.key).cloned();
+            if previous.as_ref() == Some(&user) {
+                return Err(UserError::new(format!(
+                    "{} is already the {} of {id}",
+                    user.display(),
+                    def.name.to_lowercase()
+                )));
+            }
+            next.roles.push(RoleAssignment {
+                role: def.key.clone(),
+                user: user.clone(),
+                by: by.clone(),
+                at: now,
+            });
+            add_responders(&mut next, &mut d, std::slice::from_ref(&user), by, now);
+            let mut text =
+                Message::new().plain("👤 ").user(&user).plain(format!(" is now {}", def.name));
+            let mut record = format!("{} is now {}", user.display(), def.name);
+            if let Some(prev) = &previous {
+                text = text.plain(" (taking over from ").user(prev).plain(")");
+                record.push_str(&format!(", taking over from {}", prev.display()));
+            }
+            d.entries.push(event(id, EntryKind::Role, by, now, record));
+            d.effects.push(post(id, Audience::IncidentChannel, text));
+            if def.key == "commander" {
+                d.effects.push(set_topic(&next, rules));
+            }
+            d.reply = Message::new().user(&user).plain(format!(" is now {} of {id}", def.name));
+        }
+        Change::Invite { users } => {
+            let added = add_responders(&mut next, &mut d, &users, by, now);
+            if added.is_empty() {
+                return Err(UserError::new(format!(
+                    "everyone named is already a responder of {id}"
+                )));
+            }
+            d.reply = Message::new().plain("Invited ").users(&added).plain(format!(" to {id}"));
+        }
+        Change::Note { text } => {
+            let text = require_text(text, "a note needs text")?;
+            d.entries.push(event(id, EntryKind::Note, by, now, text.clone()));
+            d.effects.push(post(
+                id,
+                Audience::IncidentChannel,
+                Message::new().plain("📝 Note from ").user(by).plain(": ").text(&text),
+            ));
+            d.reply = Message::new().plain(format!("Noted on {id}'s timeline"));
+        }
+        Change::FollowUp { text, owner } => {
+            let text = require_text(text, "a follow-up needs text")?;
+            let number = next.followups.len() as u32 + 1;
+            next.followups.push(FollowUp {
+                number,
+                text: text.clone(),
+                owner: owner.clone(),
+                by: by.clone(),
+                at: now,
+            });
+            let mut msg = Message::new().plain(format!("✅ Follow-up #{number}: ")).text(&text);
+            let mut record = format!("Follow-up #{number}: {text}");
+            if let Some(o) = &owner {
+                msg = msg.plain(" — owner ").user(o);
+                record.push_str(&format!(" (owner {})", o.display()));
+            }
+            d.entries.push(event(id, EntryKind::FollowUp, by, now, record));
+            d.effects.push(post(id, Audience::IncidentChannel, msg));
+            d.reply = Message::new().plain(format!("Added follow-up #{number} to {id}"));
+        }
+        Change::Resolve { message } => {
+            if incident.status == Status::Resolved {
+                return Err(UserError::new(format!("{id} is already resolved")));
+            }
+            let message = message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+            apply_status(&mut next, Status::Resolved, now);
+            let said = message.clone().unwrap_or_else(|| "Resolved.".into());
+            next.updates.push(StatusUpdate {
+                status: Status::Resolved,
+                message: said.clone(),
+                by: by.clone(),
+                at: now,
+            });
+            let text = Message::new()
+                .plain(format!("✅ {id} resolved by "))
+                .user(by)
+                .plain(": ")
+                .text(&said);
+            d.entries.push(event(id, EntryKind::Resolved, by, now, format!("Resolved: {said}")));
+            broadcast(&mut d, id, text, !incident.private);
+            d.effects.push(set_topic(&next, rules));
+            d.reply = Message::new()
+                .plain(format!("Resolved {id}. Run `postmortem` for the draft, then `close`."));
+        }
+        Change::Postmortem => {
+            d.effects.push(Effect::PublishPostmortem { incident: id, platform: incident.platform });
+            d.reply = Message::new()
+                .plain(format!("Drafting the postmortem for {id}; it will be posted in "))
+                .channel(id);
+        }
+        Change::Close => {
+            if incident.status != Status::Resolved {
+                return Err(UserError::new(format!(
+                    "{id} is still {}; resolve it before closing",
+                    incident.status
+                )));
+            }
+            next.status = Status::Closed;
+            next.closed_at = Some(now);
+            d.entries.push(event(id, EntryKind::Closed, by, now, "Closed"));
+            d.effects.push(post(
+                id,
+                Audience::IncidentChannel,
+                Message::new()
+                    .plain(format!("🔒 {id} closed by "))
+                    .user(by)
+                    .plain("; this channel is archived."),
+            ));
+            d.effects.push(Effect::ArchiveChannel { incident: id, platform: incident.platform });
+            d.reply = Message::new().plain(format!("Closed {id}; its channel will be archived"));
+        }
+    }
+    d.incident = next;
+    Ok(d)
+}
+
+fn apply_status(next: &mut Incident, status: Status, now: DateTime<Utc>) {
+    next.status = status;
+    if matches!(status, Status::Monitoring | Status::Resolved) && next.mitigated_at.is_none() {
+        next.mitigated_at = Some(now);
+    }
+    if status == Status::Resolved {
+        next.resolved_at = Some(now);
+    } else {
+        next.resolved_at = None;
+    }
+}
+
+/// Adds the users who are not responders yet; returns them.
+fn add_responders(
+    next: &mut Incident,
+    d: &mut Decision,
+    users: &[UserRef],
+    by: &UserRef,
+    now: DateTime<Utc>,
+) -> Vec<UserRef> {
+    let mut added: Vec<UserRef> = Vec::new();
+    for u in users {
+        if !next.is_responder(u) && !added.contains(u) {
+            added.push(u.clone());
+        }
+    }
+    if added.is_empty() {
+        return added;
+    }
+    for u in &added {
+        next.responders.push(Responder { user: u.clone(), added_by: by.clone(), at: now });
+    }
+    let names: Vec<&str> = added.iter().map(|u| u.display()).collect();
+    let id = next.id;
+    d.entries.push(event(
+        id,
+        EntryKind::Responders,
+        by,
+        now,
+        format!("Added {}", names.join(", ")),
+    ));
+    d.effects.push(Effect::Invite { incident: id, platform: next.platform, users: added.clone() });
+    d.effects.push(post(
+        id,
+        Audience::IncidentChannel,
+        Message::new().user(by).plain(" added ").users(&added),
+    ));
+    added
+}
+
+fn require_text(text: String, why: &str) -> Result<String, UserError> {
+    let t = text.trim();
+    if t.is_empty() { Err(UserError::new(why)) } else { Ok(t.to_string()) }
+}
+
+fn event(
+    id: IncidentId,
+    kind: EntryKind,
+    by: &UserRef,
+    at: DateTime<Utc>,
+    text: impl Into<String>,
+) -> TimelineEntry {
+    TimelineEntry::event(id, kind, by, at, text)
+}
+
+fn post(incident: IncidentId, to: Audience, message: Message) -> Effect {
+    Effect::Post { incident, to, message, pin: false }
+}
+
+/// Posts to the incident channel and, unless private, to the announce channel and subscribers.
+fn broadcast(d: &mut Decision, id: IncidentId, message: Message, public: bool) {
+    d.effects.push(post(id, Audience::IncidentChannel, message.clone()));
+    if public {
+        d.effects.push(post(id, Audience::Announce, message.clone()));
+    }
+    d.effects.push(post(id, Audience::Subscribers, message));
+}
+
+fn set_topic(incident: &Incident, rules: &Rules) -> Effect {
+    Effect::SetTopic {
+        incident: incident.id,
+        platform: incident.platform,
+        topic: topic(incident, rules),
+    }
+}
+
+/// The channel topic: severity, status, commander and title at a glance.
+pub fn topic(incident: &Incident, _rules: &Rules) -> String {
+    let commander = incident
+        .holder("commander")
+        .map(|u| u.display().to_string())
+        .unwrap_or_else(|| "none".into());
+    format!(
+        "{} · {} · Commander: {} · {}",
+        incident.severity,
+        incident.status.title(),
+        commander,
+        incident.title
+    )
+}
+
+fn header(incident: &Incident, rules: &Rules) -> Message {
+    let commander =
+        incident.holder("commander").cloned().unwrap_or_else(|| incident.declared_by.clone());
+    let _ = rules;
+    Message::new()
+        .plain(format!("🚨 {} · {} · ", incident.id, incident.severity))
+        .strong(&incident.title)
+        .line()
+        .plain(format!("Status: {} · Commander: ", incident.status.title()))
+        .user(&commander)
+        .line()
+        .plain("Declared by ")
+        .user(&incident.declared_by)
+        .plain(". Flag messages with 📌 or “Add to timeline” to put them on the record; `/incident help` lists the commands.")
+}

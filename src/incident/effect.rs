@@ -1,0 +1,72 @@
+//! What a decision asks the outside world to do, in platform-neutral terms.
+//!
+//! Targets are symbolic: `Audience::IncidentChannel` is resolved when the
+//! effect is delivered, so a post can follow the channel creation that an
+//! earlier effect in the same lane asked for.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChannelRef, IncidentId, Platform, UserRef};
+use crate::chat::Message;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The incident's own channel on its home platform.
+    IncidentChannel,
+    /// The announce channel of every enabled platform.
+    Announce,
+    /// Every channel subscribed to this incident, on any platform.
+    Subscribers,
+    /// One particular channel.
+    Channel(ChannelRef),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    OpenChannel {
+        incident: IncidentId,
+        platform: Platform,
+        name: String,
+        private: bool,
+        topic: String,
+    },
+    Invite {
+        incident: IncidentId,
+        platform: Platform,
+        users: Vec<UserRef>,
+    },
+    SetTopic {
+        incident: IncidentId,
+        platform: Platform,
+        topic: String,
+    },
+    Post {
+        incident: IncidentId,
+        to: Audience,
+        message: Message,
+        pin: bool,
+    },
+    PublishPostmortem {
+        incident: IncidentId,
+        platform: Platform,
+    },
+    ArchiveChannel {
+        incident: IncidentId,
+        platform: Platform,
+    },
+}
+
+impl Effect {
+    pub fn incident(&self) -> IncidentId {
+        match self {
+            Effect::OpenChannel { incident, .. }
+            | Effect::Invite { incident, .. }
+            | Effect::SetTopic { incident, .. }
+            | Effect::Post { incident, .. }
+            | Effect::PublishPostmortem { incident, .. }
+            | Effect::ArchiveChannel { incident, .. } => *incident,
+        }
+    }
+}

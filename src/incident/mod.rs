@@ -1,0 +1,28 @@
+//! The pure incident core: the record's types and the decisions that change it.
+//! No I/O and no clock reads here: time is passed in, effects are returned.
+
+mod decide;
+mod effect;
+mod error;
+mod model;
+mod naming;
+mod rules;
+pub mod subscription;
+pub mod timeline;
+
+pub use decide::{Change, Decision, Declare, authorize, decide, declare, topic};
+pub use effect::{Audience, Effect};
+pub use error::UserError;
+pub use model::{
+    ChannelRef, FollowUp, Incident, IncidentId, Platform, Responder, RoleAssignment,
+    SeverityChange, Status, StatusUpdate, UserRef,
+};
+pub use naming::{channel_name, slug};
+pub use rules::{RoleDef, Rules, Who};
+pub use subscription::{Scope, Subscription};
+pub use timeline::{
+    EntryKind, EntryState, Flag, FlagVia, FlaggedMessage, MessageKey, TimelineEntry,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,4 @@
+//! tocsin: incident response inside Slack and Discord, with its own record.
+
+pub mod chat;
+pub mod incident;
