@@ -1,0 +1,14 @@
+//! Commands: the specs in `commands/`, the parser that turns text into a typed
+//! invocation, and help rendered from the specs.
+
+pub mod help;
+mod invocation;
+mod parse;
+pub mod spec;
+
+pub use invocation::{Cmd, Invitee, Invocation, Value, Values};
+pub use parse::{ParseContext, UsageError, parse};
+pub use spec::{ArgKind, ArgSpec, Spec, Where};
+
+#[cfg(test)]
+mod tests;

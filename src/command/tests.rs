@@ -1,0 +1,173 @@
+//! Parser tests: every spec, its examples, and the mistakes people make.
+
+use super::*;
+use crate::incident::{IncidentId, Platform, Rules, Status, UserRef};
+
+fn ctx(rules: &Rules) -> ParseContext<'_> {
+    static TEAMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ParseContext {
+        rules,
+        teams: TEAMS.get_or_init(|| vec!["payments".into()]),
+        platform: Platform::Console,
+    }
+}
+
+fn ok(text: &str) -> Invocation {
+    let rules = Rules::default();
+    parse(text, &ctx(&rules)).unwrap_or_else(|e| panic!("{text}: {}", e.render()))
+}
+
+fn err(text: &str) -> String {
+    let rules = Rules::default();
+    parse(text, &ctx(&rules)).expect_err(text).render()
+}
+
+#[test]
+fn every_spec_file_parses_and_every_example_runs_its_own_command() {
+    assert_eq!(spec::files().count(), spec::all().len());
+    assert_eq!(spec::all().len(), 17);
+    for s in spec::all() {
+        assert!(!s.examples.is_empty(), "{} has no example", s.name);
+        for e in &s.examples {
+            let inv = ok(e);
+            assert_eq!(inv.cmd.name(), s.name, "example {e:?}");
+        }
+    }
+}
+
+#[test]
+fn declare_takes_an_optional_severity_a_title_and_a_private_switch() {
+    let inv = ok("declare sev2 Checkout   failing --private");
+    assert_eq!(
+        inv.cmd,
+        Cmd::Declare {
+            severity: Some("SEV2".into()),
+            title: "Checkout   failing".into(),
+            private: true
+        }
+    );
+    let inv = ok("declare Login slow");
+    assert_eq!(
+        inv.cmd,
+        Cmd::Declare { severity: None, title: "Login slow".into(), private: false }
+    );
+}
+
+#[test]
+fn an_unknown_severity_is_refused_not_taken_as_a_title_word() {
+    assert_eq!(
+        err("declare SEV9 db down"),
+        "unknown severity \"SEV9\"; expected one of SEV1, SEV2, SEV3, SEV4\nUsage: /incident declare [SEV] <title…> [--private]"
+    );
+}
+
+#[test]
+fn an_unknown_subcommand_lists_the_known_ones() {
+    let e = err("delcare SEV1 x");
+    assert!(
+        e.starts_with("unknown subcommand \"delcare\"; expected one of close, declare,"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_incident_can_be_named_before_the_arguments() {
+    let inv = ok("update INC-7 monitoring Rolled back");
+    assert_eq!(inv.incident, Some(IncidentId(7)));
+    assert_eq!(inv.cmd, Cmd::Update { status: Status::Monitoring, message: "Rolled back".into() });
+    let inv = ok("update monitoring fixed by reverting INC-6's change");
+    assert_eq!(inv.incident, None, "an incident mentioned in the message is just text");
+}
+
+#[test]
+fn mistakes_get_one_clear_sentence_and_the_usage() {
+    let cases = [
+        ("update", "missing status: investigating, identified, monitoring or resolved"),
+        (
+            "update fixed it",
+            "unknown status \"fixed\"; expected one of investigating, identified, monitoring, resolved",
+        ),
+        ("update identified", "missing message: what responders and stakeholders should know"),
+        ("role janitor @bob", "unknown role \"janitor\"; expected one of commander, comms, scribe"),
+        ("role commander bob", "expected a person, like @name, not \"bob\""),
+        (
+            "invite @bob platform",
+            "\"platform\" is neither a person (@name) nor a team (teams: payments)",
+        ),
+        ("subscribe INC-x", "\"INC-x\" is not an incident; incidents look like INC-7"),
+        ("subscribe --min-severity", "--min-severity needs a value"),
+        (
+            "subscribe --min-severity SEV7",
+            "unknown severity \"SEV7\"; expected one of SEV1, SEV2, SEV3, SEV4",
+        ),
+        ("close now", "unexpected \"now\""),
+        ("list --all", "unknown option \"--all\""),
+        ("note", "missing text: the note"),
+    ];
+    for (text, want) in cases {
+        let e = err(text);
+        let (first, usage) = e.split_once('\n').expect("usage line");
+        assert_eq!(first, want, "{text}");
+        assert!(usage.starts_with("Usage: /incident "), "{text}: {usage}");
+    }
+}
+
+#[test]
+fn mentions_and_teams_are_understood() {
+    let inv = ok("invite @bob payments @carol");
+    assert_eq!(
+        inv.cmd,
+        Cmd::Invite {
+            invitees: vec![
+                Invitee::User(UserRef::new(Platform::Console, "bob")),
+                Invitee::Team("payments".into()),
+                Invitee::User(UserRef::new(Platform::Console, "carol")),
+            ]
+        }
+    );
+    let rules = Rules::default();
+    let slack = ParseContext { rules: &rules, teams: &[], platform: Platform::Slack };
+    let inv = parse("role scribe <@U024BE7LH|bob>", &slack).unwrap();
+    assert_eq!(
+        inv.cmd,
+        Cmd::Role {
+            role: "scribe".into(),
+            user: UserRef::named(Platform::Slack, "U024BE7LH", "bob")
+        }
+    );
+    let e = parse("role scribe @bob", &slack).unwrap_err();
+    assert_eq!(e.message, "\"@bob\" is plain text; mention the person so slack links them");
+}
+
+#[test]
+fn a_follow_up_owner_is_taken_from_the_end_of_the_text() {
+    let inv = ok("followup Add an alert @bob");
+    assert_eq!(
+        inv.cmd,
+        Cmd::FollowUp {
+            text: "Add an alert".into(),
+            owner: Some(UserRef::new(Platform::Console, "bob"))
+        }
+    );
+    let inv = ok("followup Ask @bob about the alert");
+    assert_eq!(inv.cmd, Cmd::FollowUp { text: "Ask @bob about the alert".into(), owner: None });
+}
+
+#[test]
+fn user_text_keeps_its_characters_and_options_elsewhere_in_it() {
+    let inv = ok("note use --force <!channel> & move on");
+    assert_eq!(inv.cmd, Cmd::Note { text: "use --force <!channel> & move on".into() });
+}
+
+#[test]
+fn an_empty_command_and_help_render_from_the_specs() {
+    assert_eq!(ok("").cmd, Cmd::Help { subcommand: None });
+    let overview = help::overview();
+    for s in spec::all() {
+        assert!(overview.contains(&s.summary), "{}", s.name);
+    }
+    let d = help::for_topic(Some("declare"));
+    assert!(d.starts_with("/incident declare [SEV] <title…> [--private]"), "{d}");
+    assert!(d.contains("--private (optional): Private channel, no announcement"), "{d}");
+    assert!(help::for_topic(Some("nope")).starts_with("There is no subcommand \"nope\"."));
+}
