@@ -3,3 +3,4 @@
 pub mod chat;
 pub mod command;
 pub mod incident;
+pub mod store;

@@ -1,0 +1,177 @@
+//! Storage in domain terms. One trait, one implementation per backend, each
+//! with its own migrations; the backend is chosen by the URL's scheme.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::incident::{
+    ChannelRef, Incident, IncidentId, MessageKey, Platform, Scope, Subscription, TimelineEntry,
+};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else wrote first; reload, decide again, retry.
+    #[error("a concurrent write won; retry")]
+    Conflict,
+    /// The inbox already holds this platform event: it was processed before.
+    #[error("event already processed")]
+    Duplicate,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row does not decode: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Url(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A value with the version it was read at, for optimistic concurrency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+/// Insert a new row, or update one that must still be at `version`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write<T> {
+    Insert(T),
+    Update { value: T, version: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionChange {
+    Add(Subscription),
+    Remove { channel: ChannelRef, scope: Scope },
+}
+
+/// An effect to deliver, already expanded to one platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub incident: IncidentId,
+    pub platform: Platform,
+    /// JSON of the delivery; the outbox module owns its shape.
+    pub payload: String,
+}
+
+impl OutboxItem {
+    /// Rows of one lane are delivered one at a time, in order.
+    pub fn lane(&self) -> String {
+        format!("{}/{}", self.incident.0, self.platform)
+    }
+}
+
+/// Everything one decision writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commit {
+    /// The platform event that caused it; a second commit with the same id is a `Duplicate`.
+    pub event_id: Option<String>,
+    pub incident: Option<Write<Incident>>,
+    pub entries: Vec<Write<TimelineEntry>>,
+    pub subscription: Option<SubscriptionChange>,
+    pub outbox: Vec<OutboxItem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub incident: IncidentId,
+    pub platform: Platform,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub retrying: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> &'static str;
+
+    /// The number the next declared incident would get.
+    async fn next_incident_id(&self) -> Result<IncidentId>;
+    async fn incident(&self, id: IncidentId) -> Result<Option<Versioned<Incident>>>;
+    /// The incident whose channel this is.
+    async fn incident_in_channel(
+        &self,
+        channel: &ChannelRef,
+    ) -> Result<Option<Versioned<Incident>>>;
+    /// Incidents, newest first.
+    async fn incidents(&self, include_closed: bool) -> Result<Vec<Incident>>;
+
+    /// The incident's channel on a platform: (channel id, name).
+    async fn channel(&self, id: IncidentId, platform: Platform)
+    -> Result<Option<(String, String)>>;
+    async fn set_channel(
+        &self,
+        id: IncidentId,
+        platform: Platform,
+        channel_id: &str,
+        name: &str,
+    ) -> Result<()>;
+
+    async fn entry(&self, key: &MessageKey) -> Result<Option<Versioned<TimelineEntry>>>;
+    /// The whole timeline, ordered by each entry's own time.
+    async fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEntry>>;
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>>;
+
+    /// Whether the inbox already holds this platform event id.
+    async fn seen_event(&self, event_id: &str) -> Result<bool>;
+
+    /// Writes a decision atomically: inbox row, incident, entries, subscription, outbox.
+    async fn commit(&self, commit: Commit) -> Result<()>;
+
+    /// Leases up to `limit` outbox rows, each the oldest undone row of its lane.
+    async fn claim(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Claimed>>;
+    /// Marks a leased row done; `error` is set when it was given up on.
+    async fn finish(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Releases a leased row to be tried again at `at`.
+    async fn retry_at(&self, id: i64, worker: &str, at: DateTime<Utc>, error: &str) -> Result<()>;
+    async fn outbox_stats(&self) -> Result<OutboxStats>;
+}
+
+/// Opens the store a URL names: `sqlite://path` or `postgres://…`. Migrations are applied.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PgStore::connect(url).await?)
+    } else {
+        return Err(StoreError::Url(format!(
+            "database url \"{url}\" has an unknown scheme; use sqlite://FILE or postgres://…"
+        )));
+    };
+    Ok(store)
+}

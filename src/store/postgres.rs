@@ -1,0 +1,43 @@
+//! PostgreSQL: for several replicas sharing one database.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::Result;
+use super::sql::{self, impl_store};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects and applies migrations (the migrator holds an advisory lock,
+    /// so replicas starting together migrate once).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+// SKIP LOCKED: replicas claiming at once take different rows, never the same one.
+impl_store!(
+    PgStore,
+    "postgres",
+    "BEGIN",
+    "WITH heads AS (
+       SELECT o.id FROM outbox o
+       WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
+         AND (o.lease_until IS NULL OR o.lease_until < $1)
+         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
+       ORDER BY o.id LIMIT $2
+       FOR UPDATE SKIP LOCKED)
+     UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = outbox.attempts + 1
+     FROM heads WHERE outbox.id = heads.id
+     RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts"
+);

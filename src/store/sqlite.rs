@@ -1,0 +1,51 @@
+//! SQLite: a file database in WAL mode, the default backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::sql::{self, impl_store};
+use super::{Result, StoreError};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the file the URL names and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Url(
+                "an in-memory SQLite database loses everything on exit; use sqlite://FILE".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(format!("database url \"{url}\": {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged command survives power loss, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+// One statement: SQLite runs it atomically, with one writer at a time.
+impl_store!(
+    SqliteStore,
+    "sqlite",
+    "BEGIN IMMEDIATE",
+    "UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = attempts + 1
+     WHERE id IN (
+       SELECT o.id FROM outbox o
+       WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
+         AND (o.lease_until IS NULL OR o.lease_until < $1)
+         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
+       ORDER BY o.id LIMIT $2)
+     RETURNING id, incident_id, platform, payload, attempts"
+);

@@ -1,0 +1,257 @@
+//! The store contract: every backend behaves the same.
+
+use chrono::{Duration, TimeZone, Utc};
+use tocsin::incident::*;
+use tocsin::store::{self, Commit, OutboxItem, StoreError, SubscriptionChange, Write};
+
+use crate::support::db::on_both_backends;
+
+fn alice() -> UserRef {
+    UserRef::new(Platform::Console, "alice")
+}
+
+fn t(min: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap() + Duration::minutes(min)
+}
+
+fn declared(id: i64) -> Decision {
+    let cmd = Declare {
+        title: "Checkout errors".into(),
+        severity: None,
+        private: false,
+        platform: Platform::Console,
+    };
+    declare(&Rules::default(), IncidentId(id), cmd, &alice(), t(0)).unwrap()
+}
+
+fn flagged(id: &str, at: i64) -> TimelineEntry {
+    let msg = FlaggedMessage {
+        key: MessageKey { platform: Platform::Console, channel: "c1".into(), message: id.into() },
+        author: alice(),
+        text: format!("message {id}"),
+        at: t(at),
+        link: None,
+        files: vec![],
+    };
+    let inc = declared(1).incident;
+    timeline::flag(&inc, None, &msg, Flag { user: alice(), via: FlagVia::Action }, t(10))
+        .unwrap()
+        .unwrap()
+}
+
+async fn with_incident(s: &dyn store::Store) -> Incident {
+    let d = declared(s.next_incident_id().await.unwrap().0);
+    let inc = d.incident.clone();
+    s.commit(Commit {
+        incident: Some(Write::Insert(d.incident)),
+        entries: d.entries.into_iter().map(Write::Insert).collect(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    inc
+}
+
+fn item(incident: i64, platform: Platform, n: u32) -> OutboxItem {
+    OutboxItem { incident: IncidentId(incident), platform, payload: format!("{{\"n\":{n}}}") }
+}
+
+on_both_backends! {
+    async fn an_incident_round_trips_and_a_stale_version_conflicts(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        assert_eq!(s.next_incident_id().await.unwrap(), IncidentId(1));
+        let inc = with_incident(&*s).await;
+        assert_eq!(s.next_incident_id().await.unwrap(), IncidentId(2));
+        let got = s.incident(inc.id).await.unwrap().unwrap();
+        assert_eq!(got.value, inc);
+        assert_eq!(got.version, 1);
+        let mut changed = inc.clone();
+        changed.severity = "SEV1".into();
+        let update = |version| Commit {
+            incident: Some(Write::Update { value: changed.clone(), version }),
+            ..Default::default()
+        };
+        s.commit(update(1)).await.unwrap();
+        assert!(matches!(s.commit(update(1)).await, Err(StoreError::Conflict)));
+        assert_eq!(s.incident(inc.id).await.unwrap().unwrap().value.severity, "SEV1");
+        let again = declared(1);
+        let dup = s.commit(Commit { incident: Some(Write::Insert(again.incident)), ..Default::default() }).await;
+        assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+    }
+}
+
+on_both_backends! {
+    async fn a_replayed_event_id_is_refused_and_writes_nothing(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        let commit = Commit {
+            event_id: Some("Ev1".into()),
+            entries: vec![Write::Insert(flagged("m1", 1))],
+            outbox: vec![item(inc.id.0, Platform::Console, 1)],
+            ..Default::default()
+        };
+        s.commit(commit.clone()).await.unwrap();
+        assert!(s.seen_event("Ev1").await.unwrap());
+        assert!(matches!(s.commit(commit).await, Err(StoreError::Duplicate)));
+        assert_eq!(s.timeline(inc.id).await.unwrap().len(), 2, "declared + one flag");
+        assert_eq!(s.outbox_stats().await.unwrap().pending, 1);
+    }
+}
+
+on_both_backends! {
+    async fn a_message_key_is_recorded_once_and_updated_by_version(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        let e = flagged("m1", 5);
+        s.commit(Commit { entries: vec![Write::Insert(e.clone())], ..Default::default() }).await.unwrap();
+        let second = s.commit(Commit { entries: vec![Write::Insert(e.clone())], ..Default::default() }).await;
+        assert!(matches!(second, Err(StoreError::Conflict)), "{second:?}");
+        let got = s.entry(e.key.as_ref().unwrap()).await.unwrap().unwrap();
+        let edited = timeline::edit(Some(&got.value), "edited", t(6)).unwrap();
+        let write = Commit { entries: vec![Write::Update { value: edited, version: got.version }], ..Default::default() };
+        s.commit(write.clone()).await.unwrap();
+        assert!(matches!(s.commit(write).await, Err(StoreError::Conflict)));
+        let tl = s.timeline(inc.id).await.unwrap();
+        assert_eq!(tl.iter().filter(|e| e.kind == EntryKind::Message).count(), 1);
+        assert_eq!(tl.last().unwrap().text, "edited");
+    }
+}
+
+on_both_backends! {
+    async fn the_timeline_comes_back_in_message_time_order(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        for (id, at) in [("m3", 30), ("m1", 10), ("m2", 20)] {
+            s.commit(Commit { entries: vec![Write::Insert(flagged(id, at))], ..Default::default() }).await.unwrap();
+        }
+        let texts: Vec<String> = s.timeline(inc.id).await.unwrap().into_iter().map(|e| e.text).collect();
+        assert_eq!(texts[1..], ["message m1", "message m2", "message m3"]);
+    }
+}
+
+on_both_backends! {
+    async fn channels_map_both_ways_and_subscriptions_add_and_remove(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        s.set_channel(inc.id, Platform::Slack, "C42", "inc-1-checkout").await.unwrap();
+        assert_eq!(s.channel(inc.id, Platform::Slack).await.unwrap(), Some(("C42".into(), "inc-1-checkout".into())));
+        assert_eq!(s.channel(inc.id, Platform::Discord).await.unwrap(), None);
+        let found = s.incident_in_channel(&ChannelRef::new(Platform::Slack, "C42")).await.unwrap().unwrap();
+        assert_eq!(found.value.id, inc.id);
+        assert!(s.incident_in_channel(&ChannelRef::new(Platform::Discord, "C42")).await.unwrap().is_none());
+
+        let chan = ChannelRef::new(Platform::Discord, "D1");
+        let sub = Subscription { channel: chan.clone(), scope: Scope::AtLeast("SEV2".into()), by: alice(), at: t(0) };
+        let add = Commit { subscription: Some(SubscriptionChange::Add(sub.clone())), ..Default::default() };
+        s.commit(add.clone()).await.unwrap();
+        s.commit(add).await.unwrap();
+        assert_eq!(s.subscriptions().await.unwrap(), vec![sub.clone()], "subscribing twice keeps one");
+        let remove = SubscriptionChange::Remove { channel: chan, scope: sub.scope };
+        s.commit(Commit { subscription: Some(remove), ..Default::default() }).await.unwrap();
+        assert!(s.subscriptions().await.unwrap().is_empty());
+    }
+}
+
+on_both_backends! {
+    async fn the_outbox_hands_out_each_lane_in_order_one_row_at_a_time(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let a = with_incident(&*s).await;
+        let b = with_incident(&*s).await;
+        let items = vec![
+            item(a.id.0, Platform::Slack, 1),
+            item(a.id.0, Platform::Slack, 2),
+            item(b.id.0, Platform::Slack, 3),
+            item(a.id.0, Platform::Discord, 4),
+        ];
+        s.commit(Commit { outbox: items, ..Default::default() }).await.unwrap();
+        let now = Utc::now();
+        let lease = now + Duration::seconds(30);
+        let first = s.claim("w1", now, lease, 10).await.unwrap();
+        let payloads: Vec<&str> = first.iter().map(|c| c.payload.as_str()).collect();
+        assert_eq!(payloads, ["{\"n\":1}", "{\"n\":3}", "{\"n\":4}"], "one head per lane");
+        assert!(s.claim("w2", now, lease, 10).await.unwrap().is_empty(), "leased heads block their lanes");
+        s.retry_at(first[0].id, "w1", now + Duration::seconds(60), "503").await.unwrap();
+        s.finish(first[1].id, "w1", now, None).await.unwrap();
+        s.finish(first[2].id, "w1", now, Some("channel_not_found")).await.unwrap();
+        assert!(s.claim("w2", now, lease, 10).await.unwrap().is_empty(), "a lane waits for its head's retry");
+        let later = now + Duration::seconds(61);
+        let retried = s.claim("w2", later, later + Duration::seconds(30), 10).await.unwrap();
+        assert_eq!(retried.len(), 1);
+        assert_eq!(retried[0].payload, "{\"n\":1}");
+        assert_eq!(retried[0].attempts, 2);
+        s.finish(retried[0].id, "w1", later, None).await.unwrap();
+        assert_eq!(s.outbox_stats().await.unwrap().pending, 2, "a finish by another worker is ignored");
+        s.finish(retried[0].id, "w2", later, None).await.unwrap();
+        let next = s.claim("w2", later, later + Duration::seconds(30), 10).await.unwrap();
+        assert_eq!(next[0].payload, "{\"n\":2}");
+        let stats = s.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.delivered, stats.failed), (1, 2, 1));
+    }
+}
+
+on_both_backends! {
+    async fn an_expired_lease_is_claimed_again(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let a = with_incident(&*s).await;
+        s.commit(Commit { outbox: vec![item(a.id.0, Platform::Slack, 1)], ..Default::default() }).await.unwrap();
+        let now = Utc::now();
+        assert_eq!(s.claim("crashed", now, now + Duration::seconds(5), 10).await.unwrap().len(), 1);
+        let after = now + Duration::seconds(6);
+        let again = s.claim("w2", after, after + Duration::seconds(5), 10).await.unwrap();
+        assert_eq!(again.len(), 1, "the crashed worker's row is handed out again");
+    }
+}
+
+on_both_backends! {
+    async fn concurrent_claimers_never_take_the_same_row(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(with_incident(&*s).await.id.0);
+        }
+        let items: Vec<OutboxItem> = (0..200u32).map(|n| item(ids[n as usize % 4], Platform::ALL[(n / 4) as usize % 3], n)).collect();
+        s.commit(Commit { outbox: items, ..Default::default() }).await.unwrap();
+        let mut workers = Vec::new();
+        for w in 0..4 {
+            let s = s.clone();
+            workers.push(tokio::spawn(async move {
+                let name = format!("w{w}");
+                let mut got = Vec::new();
+                loop {
+                    let now = Utc::now();
+                    let batch = s.claim(&name, now, now + Duration::seconds(60), 5).await.unwrap();
+                    if batch.is_empty() {
+                        if s.outbox_stats().await.unwrap().pending == 0 {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    for c in batch {
+                        s.finish(c.id, &name, Utc::now(), None).await.unwrap();
+                        got.push(c.payload);
+                    }
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.unwrap());
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(n, 200, "every row delivered");
+        assert_eq!(all.len(), 200, "no row delivered twice");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_database_scheme_is_named_in_the_error() {
+    let err = store::connect("mysql://localhost/x").await.err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "database url \"mysql://localhost/x\" has an unknown scheme; use sqlite://FILE or postgres://…"
+    );
+}

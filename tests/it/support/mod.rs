@@ -1,0 +1,21 @@
+//! Helpers shared by the integration tests.
+
+pub mod db;
+
+use std::time::{Duration, Instant};
+
+/// Polls `cond` until it holds or `within` passes; panics with `what` on timeout.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if cond().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await; // poll interval before the deadline
+    }
+}
