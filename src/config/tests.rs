@@ -1,0 +1,655 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../bot.toml.example");
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn env_x(_: &str) -> Option<String> {
+    Some("x".to_owned())
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, "bot.toml", &no_env)
+}
+
+fn error(text: &str) -> String {
+    match parse(text) {
+        Ok(config) => panic!("expected an error, got {config:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The example with every commented-out table header and `key = value` line
+/// switched on; prose comments (and indented examples) stay comments.
+fn example_fully_uncommented() -> String {
+    let setting = regex::Regex::new(r"^# (\[\[?[a-z_.]+\]\]?|[a-z_]+ = .*)$").unwrap();
+    EXAMPLE
+        .lines()
+        .map(|line| match setting.captures(line) {
+            Some(c) => c[1].to_owned(),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_defaults_are_the_documented_ones() {
+    let c = Config::default();
+    assert_eq!(c.source(), "defaults");
+    assert_eq!(c.server.listen, "127.0.0.1:3000");
+    assert_eq!(c.server.listen_addr().unwrap(), "127.0.0.1:3000".parse().unwrap());
+    assert_eq!(c.server.public_url, None);
+    assert_eq!(c.database.url, "sqlite://tocsin.db");
+    assert!(c.database.is_sqlite());
+    assert!(c.slack.is_none());
+    assert!(c.discord.is_none());
+    assert_eq!(c.incidents.channel_prefix, "inc");
+    assert_eq!(c.incidents.severities, ["SEV1", "SEV2", "SEV3", "SEV4"]);
+    assert_eq!(c.incidents.default_severity, "SEV3");
+    let reminders: BTreeMap<String, u32> =
+        [("SEV1", 15), ("SEV2", 30), ("SEV3", 60), ("SEV4", 240)]
+            .map(|(k, v)| (k.to_owned(), v))
+            .into();
+    assert_eq!(c.incidents.update_reminder_minutes, reminders);
+    assert_eq!(c.incidents.purge_grace_hours, 48);
+    let keys: Vec<&str> = c.roles.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["commander", "comms", "scribe"]);
+    assert_eq!(c.roles[0].name, "Incident commander");
+    assert_eq!(c.roles[0].description, "Leads the response and makes the calls");
+    assert_eq!(c.roles[1].name, "Communications lead");
+    assert_eq!(c.roles[1].description, "Keeps stakeholders informed");
+    assert_eq!(c.roles[2].name, "Scribe");
+    assert_eq!(c.roles[2].description, "Keeps the timeline");
+    assert!(c.teams.is_empty());
+    assert_eq!(c.postmortem.template, None);
+    assert_eq!(c.console.user, "you");
+    assert_eq!(c.console.channel, "general");
+}
+
+#[test]
+fn an_empty_file_gives_the_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.source(), "bot.toml");
+    assert_eq!(c, Config { source: "bot.toml".to_owned(), ..Config::default() });
+}
+
+#[test]
+fn the_config_rules_match_the_incident_core_defaults() {
+    assert_eq!(Config::default().rules(), crate::incident::Rules::default());
+}
+
+#[test]
+fn the_example_file_as_shipped_loads_to_the_defaults() {
+    let c = Config::from_toml(EXAMPLE, "bot.toml.example", &no_env).unwrap();
+    assert_eq!(c, Config { source: "bot.toml.example".to_owned(), ..Config::default() });
+}
+
+#[test]
+fn the_example_file_with_every_setting_uncommented_loads() {
+    let text = example_fully_uncommented();
+    assert!(text.contains("\n[slack]\n") && text.contains("\n[discord]\n"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("postmortem.md"), "# {title}\n").unwrap();
+    let origin = dir.path().join("bot.toml");
+    let c = Config::from_toml(&text, origin.to_str().unwrap(), &env_x).unwrap();
+
+    assert_eq!(c.server.public_url.as_deref(), Some("https://tocsin.example.com"));
+    let slack = c.slack.as_ref().expect("slack on");
+    assert_eq!(slack.bot_token, "x");
+    assert_eq!(slack.signing_secret, "x");
+    assert_eq!(slack.app_token.as_deref(), Some("x"));
+    assert_eq!(slack.announce_channel.as_deref(), Some("x"));
+    assert_eq!(slack.timeline_reaction, "pushpin");
+    assert_eq!(slack.api_base_url, "https://slack.com/api");
+    let discord = c.discord.as_ref().expect("discord on");
+    assert_eq!(discord.guild_id, "x");
+    assert_eq!(discord.category_id.as_deref(), Some("x"));
+    assert_eq!(discord.interactions, DiscordInteractions::Gateway);
+    assert_eq!(discord.timeline_reaction, "📌");
+    assert_eq!(discord.api_base_url, "https://discord.com");
+    assert_eq!(c.teams.len(), 1);
+    assert_eq!(c.teams[0].name, "payments");
+    assert_eq!(c.teams[0].console_users, ["alice", "bob"]);
+    assert_eq!(c.postmortem.template, Some(dir.path().join("postmortem.md")));
+}
+
+#[test]
+fn every_key_the_parser_knows_is_in_the_example() {
+    let text = example_fully_uncommented();
+    let sections: [(&str, &[&str]); 9] = [
+        ("[server]", SERVER_KEYS),
+        ("[database]", DATABASE_KEYS),
+        ("[slack]", SLACK_KEYS),
+        ("[discord]", DISCORD_KEYS),
+        ("[incidents]", INCIDENTS_KEYS),
+        ("[[roles]]", ROLE_KEYS),
+        ("[[teams]]", TEAM_KEYS),
+        ("[postmortem]", POSTMORTEM_KEYS),
+        ("[console]", CONSOLE_KEYS),
+    ];
+    for (header, keys) in sections {
+        assert!(text.contains(&format!("\n{header}\n")), "{header} missing from the example");
+        for key in keys {
+            let line = format!("\n{key} = ");
+            let table = format!("\n[incidents.{key}]\n");
+            assert!(
+                text.contains(&line) || text.contains(&table),
+                "{header} {key} missing from the example"
+            );
+        }
+    }
+}
+
+#[test]
+fn environment_variables_are_interpolated_and_double_dollar_is_literal() {
+    let env = |name: &str| match name {
+        "SLACK_TOKEN" => Some("xoxb-1".to_owned()),
+        "QUOTED" => Some(r#"se"cr\et"#.to_owned()),
+        "HOST" => Some("db.internal".to_owned()),
+        _ => None,
+    };
+    let text = r#"
+        [database]
+        url = "postgres://tocsin:p$$ss@${HOST}/tocsin"
+        [slack]
+        bot_token = "${SLACK_TOKEN}"
+        signing_secret = "${QUOTED}"
+        announce_channel = "$${NOT_A_VAR} costs $5"
+    "#;
+    let c = Config::from_toml(text, "bot.toml", &env).unwrap();
+    assert_eq!(c.database.url, "postgres://tocsin:p$$ss@db.internal/tocsin");
+    assert!(c.database.is_postgres());
+    let slack = c.slack.unwrap();
+    assert_eq!(slack.bot_token, "xoxb-1");
+    assert_eq!(slack.signing_secret, r#"se"cr\et"#);
+    assert_eq!(slack.announce_channel.as_deref(), Some("${NOT_A_VAR} costs $5"));
+}
+
+#[test]
+fn interpolated_values_are_not_interpolated_again() {
+    let env = |name: &str| (name == "A").then(|| "${B}".to_owned());
+    let c = Config::from_toml("[console]\nuser = \"${A}\"", "bot.toml", &env);
+    // "${B}" contains no whitespace, so it is a valid console user name.
+    assert_eq!(c.unwrap().console.user, "${B}");
+}
+
+#[test]
+fn an_unset_environment_variable_is_named_with_its_key() {
+    let e = error("[slack]\nbot_token = \"${SLACK_BOT_TOKEN}\"\nsigning_secret = \"s\"\n");
+    assert_eq!(e, "bot.toml: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set");
+}
+
+#[test]
+fn a_variable_mentioned_in_a_comment_is_not_looked_up() {
+    let c = parse("# token = \"${UNSET}\"\n[server] # ${ALSO_UNSET}\nlisten = \"0.0.0.0:80\"\n");
+    assert_eq!(c.unwrap().server.listen, "0.0.0.0:80");
+}
+
+#[test]
+fn a_malformed_variable_reference_is_an_error() {
+    let e = error("[console]\nuser = \"${oops\"\n");
+    assert_eq!(e, r#"bot.toml: console.user: unterminated "${" (write "$${" for a literal "${")"#);
+    let e = error("[console]\nuser = \"${1X}\"\n");
+    assert!(e.starts_with(r#"bot.toml: console.user: "${1X}" is not a valid environment"#), "{e}");
+}
+
+#[test]
+fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
+    assert_eq!(
+        error("slak = 1\n"),
+        "bot.toml: slak: unknown key (expected one of: server, database, slack, discord, \
+         incidents, roles, teams, postmortem, console)"
+    );
+}
+
+#[test]
+fn an_unknown_key_is_named_in_the_error() {
+    assert_eq!(
+        error("[server]\nlistn = \"0.0.0.0:3000\"\n"),
+        "bot.toml: server.listn: unknown key (expected one of: listen, public_url)"
+    );
+}
+
+#[test]
+fn an_unknown_key_in_a_list_of_tables_names_its_index() {
+    let e = error(
+        "[[roles]]\nkey = \"commander\"\nname = \"IC\"\n\
+         [[roles]]\nkey = \"comms\"\nnmae = \"Comms\"\n",
+    );
+    assert_eq!(e, "bot.toml: roles[1].nmae: unknown key (expected one of: key, name, description)");
+    assert_eq!(
+        parse("[[teams]]\nname = \"a\"\nusers = []").unwrap_err().key(),
+        Some("teams[0].users")
+    );
+}
+
+#[test]
+fn an_unknown_key_with_odd_characters_is_quoted() {
+    let e = error("[server]\n\"lis ten\" = 1\n");
+    assert!(e.starts_with(r#"bot.toml: server."lis ten": unknown key"#), "{e}");
+}
+
+#[test]
+fn a_missing_required_key_is_named() {
+    assert_eq!(error("[slack]\nbot_token = \"t\"\n"), "bot.toml: slack.signing_secret: missing");
+    assert_eq!(
+        error("[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n"),
+        "bot.toml: discord.guild_id: missing"
+    );
+}
+
+#[test]
+fn a_required_key_set_to_an_empty_string_is_an_error() {
+    let env = |_: &str| Some(String::new());
+    let e = Config::from_toml(
+        "[slack]\nbot_token = \"${SLACK_BOT_TOKEN}\"\nsigning_secret = \"s\"\n",
+        "bot.toml",
+        &env,
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "bot.toml: slack.bot_token: must not be empty");
+}
+
+#[test]
+fn an_optional_key_set_to_an_empty_string_is_not_set() {
+    let c =
+        parse("[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\napp_token = \"\"\n").unwrap();
+    assert_eq!(c.slack.unwrap().app_token, None);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_named() {
+    assert_eq!(
+        error("[server]\nlisten = 3000\n"),
+        "bot.toml: server.listen: expected a string, found an integer"
+    );
+    assert_eq!(
+        error("server = \"x\"\n"),
+        "bot.toml: server: expected a table ([server]), found a string"
+    );
+    assert_eq!(
+        error("[roles]\nkey = \"commander\"\n"),
+        "bot.toml: roles: expected an array of tables ([[roles]]), found a table"
+    );
+    assert_eq!(
+        error("[incidents]\nsevertities = 1\n").split(':').nth(1),
+        Some(" incidents.severtities")
+    );
+    assert_eq!(
+        error("[incidents]\nseverities = [\"SEV1\", 2]\n"),
+        "bot.toml: incidents.severities[1]: expected a string, found an integer"
+    );
+    assert_eq!(
+        error("[incidents]\npurge_grace_hours = -1\n"),
+        "bot.toml: incidents.purge_grace_hours: -1 is out of range (0 to 4294967295)"
+    );
+}
+
+#[test]
+fn a_platform_section_turns_the_platform_on() {
+    let c = parse(
+        "[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\n\
+         timeline_reaction = \":eyes:\"\napi_base_url = \"http://127.0.0.1:9/api/\"\n\
+         [discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n\
+         guild_id = \"2\"\ninteractions = \"http\"\n",
+    )
+    .unwrap();
+    let slack = c.slack.unwrap();
+    assert_eq!(slack.timeline_reaction, "eyes");
+    assert_eq!(slack.api_base_url, "http://127.0.0.1:9/api");
+    let discord = c.discord.unwrap();
+    assert_eq!(discord.interactions, DiscordInteractions::Http);
+    assert_eq!(
+        discord,
+        DiscordConfig {
+            interactions: DiscordInteractions::Http,
+            ..DiscordConfig::new("t", "1", "k", "2")
+        }
+    );
+}
+
+#[test]
+fn an_unknown_interactions_mode_is_rejected() {
+    assert_eq!(
+        error(
+            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n\
+             guild_id = \"2\"\ninteractions = \"websocket\"\n"
+        ),
+        r#"bot.toml: discord.interactions: "websocket" is not one of: gateway, http"#
+    );
+}
+
+#[test]
+fn secrets_are_redacted_from_debug_output() {
+    let c = Config {
+        slack: Some(SlackConfig {
+            app_token: Some("xapp-hunter4".to_owned()),
+            ..SlackConfig::new("xoxb-hunter2", "hunter3")
+        }),
+        discord: Some(DiscordConfig::new("hunter5", "1", "k", "2")),
+        ..Config::default()
+    };
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("hunter"), "{debug}");
+    assert!(debug.contains("<redacted>"), "{debug}");
+}
+
+#[test]
+fn a_default_severity_that_is_not_a_severity_is_rejected() {
+    assert_eq!(
+        error("[incidents]\ndefault_severity = \"SEV9\"\n"),
+        r#"bot.toml: incidents.default_severity: "SEV9" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
+    );
+}
+
+#[test]
+fn severities_match_case_insensitively_and_keep_their_configured_spelling() {
+    let c =
+        parse("[incidents]\nseverities = [\"P1\", \"P2\", \"P3\"]\ndefault_severity = \"p2\"\n")
+            .unwrap();
+    assert_eq!(c.incidents.default_severity, "P2");
+    assert_eq!(c.severity_rank("p1"), Some(0));
+    assert_eq!(c.severity_rank("P3"), Some(2));
+    assert_eq!(c.severity_rank("P4"), None);
+    assert_eq!(c.severity("p3"), Some("P3"));
+    // None of SEV1-SEV4 survive, so no reminders by default.
+    assert!(c.incidents.update_reminder_minutes.is_empty());
+}
+
+#[test]
+fn custom_severities_need_a_default_when_sev3_is_gone() {
+    let e = error("[incidents]\nseverities = [\"P1\", \"P2\"]\n");
+    assert_eq!(
+        e,
+        r#"bot.toml: incidents.default_severity: missing, and the built-in default "SEV3" is not one of the severities (P1, P2)"#
+    );
+}
+
+#[test]
+fn the_default_reminders_are_filtered_to_the_configured_severities() {
+    let c = parse("[incidents]\nseverities = [\"sev1\", \"SEV3\", \"SEV5\"]\n").unwrap();
+    let expected: BTreeMap<String, u32> = [("sev1".to_owned(), 15), ("SEV3".to_owned(), 60)].into();
+    assert_eq!(c.incidents.update_reminder_minutes, expected);
+    assert_eq!(c.reminder_minutes("SEV1"), Some(15));
+    assert_eq!(c.reminder_minutes("SEV5"), None);
+}
+
+#[test]
+fn a_reminder_table_replaces_the_defaults() {
+    let c = parse("[incidents.update_reminder_minutes]\nsev1 = 5\nSEV2 = 10\n").unwrap();
+    let expected: BTreeMap<String, u32> = [("SEV1".to_owned(), 5), ("SEV2".to_owned(), 10)].into();
+    assert_eq!(c.incidents.update_reminder_minutes, expected);
+    assert_eq!(c.reminder_minutes("SEV3"), None);
+}
+
+#[test]
+fn a_reminder_for_an_unknown_severity_is_rejected() {
+    assert_eq!(
+        error("[incidents.update_reminder_minutes]\nSEV9 = 5\n"),
+        r#"bot.toml: incidents.update_reminder_minutes.SEV9: "SEV9" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
+    );
+    assert_eq!(
+        parse("[incidents.update_reminder_minutes]\nSEV1 = 0\n").unwrap_err().key(),
+        Some("incidents.update_reminder_minutes.SEV1")
+    );
+    assert_eq!(
+        parse("[incidents.update_reminder_minutes]\nSEV1 = 5\nsev1 = 6\n").unwrap_err().key(),
+        Some("incidents.update_reminder_minutes.sev1")
+    );
+}
+
+#[test]
+fn bad_severity_lists_are_rejected() {
+    assert_eq!(
+        error("[incidents]\nseverities = []\n"),
+        "bot.toml: incidents.severities: must list at least one severity"
+    );
+    assert_eq!(
+        error("[incidents]\nseverities = [\"SEV1\", \"sev1\"]\n"),
+        r#"bot.toml: incidents.severities[1]: "sev1" is already listed as incidents.severities[0]"#
+    );
+    assert_eq!(
+        parse("[incidents]\nseverities = [\"SEV 1\"]\n").unwrap_err().key(),
+        Some("incidents.severities[0]")
+    );
+}
+
+#[test]
+fn the_channel_prefix_is_checked() {
+    assert_eq!(
+        parse("[incidents]\nchannel_prefix = \"outage\"\n").unwrap().incidents.channel_prefix,
+        "outage"
+    );
+    assert_eq!(
+        error("[incidents]\nchannel_prefix = \"INC\"\n"),
+        r#"bot.toml: incidents.channel_prefix: "INC" must be 1 to 20 lowercase letters, digits or hyphens"#
+    );
+    assert!(parse("[incidents]\nchannel_prefix = \"abcdefghijklmnopqrstu\"\n").is_err());
+    assert!(parse("[incidents]\nchannel_prefix = \"\"\n").is_err());
+}
+
+#[test]
+fn a_purge_grace_of_zero_is_rejected() {
+    assert_eq!(
+        parse("[incidents]\npurge_grace_hours = 0\n").unwrap_err().key(),
+        Some("incidents.purge_grace_hours")
+    );
+    assert_eq!(
+        parse("[incidents]\npurge_grace_hours = 1\n").unwrap().incidents.purge_grace_hours,
+        1
+    );
+}
+
+#[test]
+fn duplicate_role_keys_are_rejected() {
+    let e = error(
+        "[[roles]]\nkey = \"commander\"\nname = \"IC\"\n\
+         [[roles]]\nkey = \"comms\"\nname = \"Comms\"\n\
+         [[roles]]\nkey = \"comms\"\nname = \"Comms again\"\n",
+    );
+    assert_eq!(e, r#"bot.toml: roles[2].key: "comms" is already used by roles[1]"#);
+}
+
+#[test]
+fn roles_replace_the_defaults_and_must_include_a_commander() {
+    let c = parse("[[roles]]\nkey = \"commander\"\nname = \"IC\"\n[[roles]]\nkey = \"ops-1\"\nname = \"Ops\"\n")
+        .unwrap();
+    assert_eq!(c.roles.len(), 2);
+    assert_eq!(c.roles[1].description, "");
+    assert_eq!(c.role("OPS-1").map(|r| r.name.as_str()), Some("Ops"));
+    assert_eq!(
+        error("[[roles]]\nkey = \"lead\"\nname = \"Lead\"\n"),
+        r#"bot.toml: roles: no role has key "commander" (it is required: the commander leads every incident)"#
+    );
+    assert_eq!(parse("roles = []\n").unwrap_err().key(), Some("roles"));
+    assert_eq!(
+        parse("[[roles]]\nkey = \"Commander\"\nname = \"IC\"\n").unwrap_err().key(),
+        Some("roles[0].key")
+    );
+    assert_eq!(
+        parse("[[roles]]\nkey = \"commander\"\n").unwrap_err().to_string(),
+        "bot.toml: roles[0].name: missing"
+    );
+    assert!(parse(&format!("[[roles]]\nkey = \"c{}\"\nname = \"x\"\n", "a".repeat(31))).is_err());
+}
+
+#[test]
+fn a_bad_database_scheme_is_rejected_without_echoing_the_url() {
+    let e = error("[database]\nurl = \"mysql://root:hunter2@db/tocsin\"\n");
+    assert_eq!(
+        e,
+        r#"bot.toml: database.url: unsupported scheme "mysql:" (expected sqlite:, postgres:// or postgresql://)"#
+    );
+    assert!(!e.contains("hunter2"));
+    let e = error("[database]\nurl = \"tocsin.db\"\n");
+    assert!(e.starts_with("bot.toml: database.url: no scheme"), "{e}");
+    assert!(parse("[database]\nurl = \"sqlite:\"\n").is_err());
+    for url in
+        ["sqlite::memory:", "sqlite:data/t.db", "postgresql://localhost/t", "postgres://u@h/t"]
+    {
+        let c = parse(&format!("[database]\nurl = \"{url}\"\n")).unwrap();
+        assert_eq!(c.database.url, url);
+    }
+}
+
+#[test]
+fn the_listen_address_and_public_url_are_checked() {
+    assert_eq!(
+        error("[server]\nlisten = \"localhost:3000\"\n"),
+        r#"bot.toml: server.listen: "localhost:3000" is not an IP address and port (e.g. "127.0.0.1:3000", or "0.0.0.0:3000" for all interfaces)"#
+    );
+    assert_eq!(
+        error("[server]\npublic_url = \"tocsin.example.com\"\n"),
+        r#"bot.toml: server.public_url: "tocsin.example.com" must start with http:// or https://"#
+    );
+    let c = parse("[server]\nlisten = \"[::1]:8080\"\npublic_url = \"https://t.example.com/\"\n")
+        .unwrap();
+    assert_eq!(c.server.listen_addr().unwrap().port(), 8080);
+    assert_eq!(c.server.public_url.as_deref(), Some("https://t.example.com"));
+}
+
+#[test]
+fn a_syntax_error_gives_a_line_number() {
+    let e = error("[server]\nlisten = \"127.0.0.1:3000\"\n\nlisten2 = 127.0.0.1:3000\n");
+    assert!(e.starts_with("bot.toml: line 4: invalid TOML: "), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+    assert_eq!(parse("a = 1\na = 2\n").unwrap_err().key(), None);
+}
+
+#[test]
+fn a_duplicate_key_is_a_syntax_error_with_its_line() {
+    let e = error("[console]\nuser = \"a\"\nuser = \"b\"\n");
+    assert_eq!(e, "bot.toml: line 3: invalid TOML: duplicate key `user`");
+}
+
+#[test]
+fn teams_are_read_and_checked() {
+    let c = parse(
+        "[[teams]]\nname = \"payments\"\nslack_users = [\"U1\", \"U2\"]\n\
+         [[teams]]\nname = \"db-oncall\"\ndiscord_users = [\"42\"]\nconsole_users = [\"bob\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.teams,
+        [
+            TeamConfig {
+                name: "payments".to_owned(),
+                slack_users: vec!["U1".to_owned(), "U2".to_owned()],
+                ..TeamConfig::default()
+            },
+            TeamConfig {
+                name: "db-oncall".to_owned(),
+                discord_users: vec!["42".to_owned()],
+                console_users: vec!["bob".to_owned()],
+                ..TeamConfig::default()
+            },
+        ]
+    );
+    assert_eq!(c.team("DB-ONCALL").map(|t| t.discord_users.len()), Some(1));
+    assert_eq!(
+        error("[[teams]]\nname = \"Payments\"\n"),
+        r#"bot.toml: teams[0].name: "Payments" must match ^[a-z0-9][a-z0-9_-]*$ (lowercase letters, digits, _ and -, starting with a letter or digit)"#
+    );
+    assert_eq!(
+        error("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n"),
+        r#"bot.toml: teams[1].name: "a" is already used by teams[0]"#
+    );
+    assert_eq!(error("[[teams]]\nslack_users = []\n"), "bot.toml: teams[0].name: missing");
+    assert_eq!(
+        error("[[teams]]\nname = \"a\"\nslack_users = [\"U1\", \"\"]\n"),
+        "bot.toml: teams[0].slack_users[1]: must not be empty"
+    );
+}
+
+#[test]
+fn a_relative_template_path_is_resolved_against_the_config_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/pm.md"), "# Postmortem\n").unwrap();
+    let origin = dir.path().join("bot.toml");
+    let text = "[postmortem]\ntemplate = \"docs/pm.md\"\n";
+    let c = Config::from_toml(text, origin.to_str().unwrap(), &no_env).unwrap();
+    assert_eq!(c.postmortem.template, Some(dir.path().join("docs/pm.md")));
+
+    // Through load, too.
+    std::fs::write(&origin, text).unwrap();
+    let c = Config::load(Some(&origin)).unwrap();
+    assert_eq!(c.postmortem.template, Some(dir.path().join("docs/pm.md")));
+    assert_eq!(c.source(), origin.display().to_string());
+}
+
+#[test]
+fn an_absolute_template_path_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("pm.md");
+    std::fs::write(&template, "# Postmortem\n").unwrap();
+    let text = format!("[postmortem]\ntemplate = {:?}\n", template.to_str().unwrap());
+    let c = Config::from_toml(&text, "elsewhere/bot.toml", &no_env).unwrap();
+    assert_eq!(c.postmortem.template, Some(template));
+}
+
+#[test]
+fn a_missing_template_is_an_error_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("bot.toml");
+    let e = Config::from_toml(
+        "[postmortem]\ntemplate = \"nope.md\"\n",
+        origin.to_str().unwrap(),
+        &no_env,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: postmortem.template: cannot read \"{}\": No such file or directory (os error 2)",
+            origin.display(),
+            dir.path().join("nope.md").display()
+        )
+    );
+    let e =
+        Config::from_toml("[postmortem]\ntemplate = \".\"\n", origin.to_str().unwrap(), &no_env)
+            .unwrap_err();
+    assert!(e.to_string().ends_with("is not a file"), "{e}");
+}
+
+#[test]
+fn a_missing_file_named_on_the_command_line_is_an_error() {
+    let e = Config::load(Some(Path::new("missing.toml"))).unwrap_err();
+    assert_eq!(e.to_string(), "missing.toml: cannot read: No such file or directory (os error 2)");
+    assert_eq!(e.key(), None);
+    assert_eq!(e.origin(), "missing.toml");
+}
+
+#[test]
+fn console_settings_are_read() {
+    let c = parse("[console]\nuser = \"alice\"\nchannel = \"#ops\"\n").unwrap();
+    assert_eq!(c.console, ConsoleConfig { user: "alice".to_owned(), channel: "ops".to_owned() });
+    assert_eq!(
+        error("[console]\nuser = \"alice smith\"\n"),
+        r#"bot.toml: console.user: "alice smith" must be one word"#
+    );
+}
+
+#[test]
+fn interpolate_handles_dollars_at_every_position() {
+    let env = |n: &str| (n == "V").then(|| "v".to_owned());
+    let run = |s: &str| reader::interpolate(s, &env);
+    assert_eq!(run("").unwrap(), "");
+    assert_eq!(run("$").unwrap(), "$");
+    assert_eq!(run("$$").unwrap(), "$$");
+    assert_eq!(run("a$b").unwrap(), "a$b");
+    assert_eq!(run("${V}${V}").unwrap(), "vv");
+    assert_eq!(run("$${V}").unwrap(), "${V}");
+    assert_eq!(run("$$${V}").unwrap(), "$${V}");
+    assert_eq!(run("x${V}y").unwrap(), "xvy");
+    assert_eq!(run("€${V}€").unwrap(), "€v€");
+    assert_eq!(run("${W}").unwrap_err(), "environment variable W is not set");
+    assert!(run("${}").is_err());
+    assert!(run("${V").is_err());
+}
