@@ -1,215 +1,325 @@
-//! The record sections of the postmortem, one function per placeholder.
+//! What each placeholder renders to: a value or a Markdown block (no trailing newline; the
+//! template supplies the lines around it).
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::incident::{EntryKind, EntryState, Incident, Rules, TimelineEntry, UserRef};
+use super::format::{
+    cell, clock, duration, file_link, full_time, list_body, one_line, url, user, user_cell,
+};
+use super::template::{Part, Placeholder};
+use crate::incident::{EntryKind, EntryState, Incident, Rules, TimelineEntry};
 
-pub(super) fn render(
-    name: &str,
-    inc: &Incident,
+const NONE: &str = "—";
+
+struct Record<'a> {
+    incident: &'a Incident,
+    timeline: &'a [TimelineEntry],
+    rules: &'a Rules,
+    /// The day it was declared: shorter times on that day carry no date.
+    day: NaiveDate,
+}
+
+pub(super) fn fill(
+    parts: &[Part<'_>],
+    incident: &Incident,
     timeline: &[TimelineEntry],
     rules: &Rules,
-    out: &mut String,
-) {
-    match name {
-        "id" => out.push_str(&inc.id.label()),
-        "title" => out.push_str(&inline(&inc.title)),
-        "severity" => out.push_str(&inc.severity),
-        "status" => out.push_str(inc.status.title()),
-        "private" => out.push_str(if inc.private { "yes" } else { "no" }),
-        "key_times" => key_times(inc, out),
-        "severity_history" => severity_history(inc, out),
-        "roles" => roles(inc, rules, out),
-        "responders" => responders(inc, out),
-        "updates" => updates(inc, out),
-        "timeline" => timeline_table(timeline, out),
-        "followups" => followups(inc, out),
-        _ => unreachable!("placeholders are checked when the template is parsed"),
-    }
-}
-
-fn at(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-fn hm(t: DateTime<Utc>) -> String {
-    t.format("%H:%M").to_string()
-}
-
-fn who(u: &UserRef) -> String {
-    format!("@{}", inline(u.display()))
-}
-
-/// One line of user text, safe inside a Markdown table cell.
-fn inline(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace("\r\n", "<br>").replace('\n', "<br>")
-}
-
-/// `12s`, `42m`, `42m 10s`, `1h 05m`, `2d 3h`.
-pub(super) fn human(d: Duration) -> String {
-    let s = d.num_seconds().max(0);
-    let (days, hours, mins, secs) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    if days > 0 {
-        format!("{days}d {hours}h")
-    } else if hours > 0 {
-        format!("{hours}h {mins:02}m")
-    } else if mins > 0 && secs > 0 {
-        format!("{mins}m {secs}s")
-    } else if mins > 0 {
-        format!("{mins}m")
-    } else {
-        format!("{secs}s")
-    }
-}
-
-fn key_times(inc: &Incident, out: &mut String) {
-    let opt = |t: Option<DateTime<Utc>>| t.map(at).unwrap_or_else(|| "—".into());
-    let span = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| match (from, to) {
-        (Some(a), Some(b)) => human(b - a),
-        _ => "—".into(),
-    };
-    let declared = Some(inc.declared_at);
-    out.push_str("| | When (UTC) | Since declared |\n|---|---|---|\n");
-    let rows = [
-        ("Declared", declared),
-        ("First update", inc.first_update_at()),
-        ("Mitigated", inc.mitigated_at),
-        ("Resolved", inc.resolved_at),
-        ("Closed", inc.closed_at),
-    ];
-    for (label, t) in rows {
-        let _ = writeln!(out, "| {label} | {} | {} |", opt(t), span(declared, t));
-    }
-    let _ = write!(
-        out,
-        "\nTime to first update: **{}** · time to mitigate: **{}** · time to resolve: **{}** · resolved to closed: **{}**",
-        span(declared, inc.first_update_at()),
-        span(declared, inc.mitigated_at),
-        span(declared, inc.resolved_at),
-        span(inc.resolved_at, inc.closed_at),
-    );
-}
-
-fn severity_history(inc: &Incident, out: &mut String) {
-    let initial = inc.severity_changes.first().map(|c| c.from.as_str()).unwrap_or(&inc.severity);
-    let _ = write!(out, "Declared as {initial}.");
-    if inc.severity_changes.is_empty() {
-        out.push_str(" No changes.");
-    }
-    for c in &inc.severity_changes {
-        let _ = write!(out, "\n- {}: {} → {} by {}", at(c.at), c.from, c.to, who(&c.by));
-    }
-}
-
-fn roles(inc: &Incident, rules: &Rules, out: &mut String) {
-    for (i, r) in rules.roles.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let holders: Vec<_> = inc.roles.iter().filter(|a| a.role == r.key).collect();
-        let _ = write!(out, "- **{}**: ", r.name);
-        let Some(current) = holders.last() else {
-            out.push_str("vacant");
-            continue;
+) -> String {
+    let record = Record { incident, timeline, rules, day: incident.declared_at.date_naive() };
+    let mut size = 0;
+    for part in parts {
+        size += match part {
+            Part::Text(t) => t.len(),
+            Part::Field(Placeholder::Timeline) => 160 * timeline.len() + 64,
+            Part::Field(_) => 256,
         };
-        let _ = write!(out, "{} (since {}", who(&current.user), hm(current.at));
-        if holders.len() > 1 {
-            let before: Vec<String> = holders
-                .windows(2)
-                .map(|w| format!("{} {}–{}", who(&w[0].user), hm(w[0].at), hm(w[1].at)))
-                .collect();
-            let _ = write!(out, "; before: {}", before.join(", "));
+    }
+    let mut out = String::with_capacity(size);
+    for part in parts {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Field(p) => {
+                record.field(&mut out, *p).expect("writing to a String cannot fail");
+            }
         }
+    }
+    out
+}
+
+impl Record<'_> {
+    fn field(&self, out: &mut String, p: Placeholder) -> fmt::Result {
+        let inc = self.incident;
+        match p {
+            Placeholder::Id => out.push_str(&inc.id.label()),
+            Placeholder::Title => one_line(out, &inc.title),
+            Placeholder::Severity => one_line(out, &inc.severity),
+            Placeholder::Status => out.push_str(inc.status.title()),
+            Placeholder::Private => out.push_str(if inc.private { "yes" } else { "no" }),
+            Placeholder::KeyTimes => self.key_times(out)?,
+            Placeholder::SeverityHistory => self.severity_history(out)?,
+            Placeholder::Roles => self.roles(out)?,
+            Placeholder::Responders => self.responders(out)?,
+            Placeholder::Updates => self.updates(out)?,
+            Placeholder::Timeline => self.timeline(out)?,
+            Placeholder::Followups => self.followups(out)?,
+        }
+        Ok(())
+    }
+
+    fn clock(&self, out: &mut String, at: DateTime<Utc>, seconds: bool) -> fmt::Result {
+        clock(out, at, self.day, seconds)
+    }
+
+    fn key_times(&self, out: &mut String) -> fmt::Result {
+        let inc = self.incident;
+        let declared = Some(inc.declared_at);
+        let first_update = inc.first_update_at();
+        let times = [
+            ("Declared", declared),
+            ("First update", first_update),
+            ("Mitigated", inc.mitigated_at),
+            ("Resolved", inc.resolved_at),
+            ("Closed", inc.closed_at),
+        ];
+        out.push_str("| Milestone | Time |\n|---|---|");
+        for (name, at) in times {
+            write!(out, "\n| {name} | ")?;
+            match at {
+                Some(at) => full_time(out, at)?,
+                None => out.push_str(NONE),
+            }
+            out.push_str(" |");
+        }
+        let spans = [
+            ("Time to first update (declared → first update)", declared, first_update),
+            ("Time to mitigate (declared → mitigated)", declared, inc.mitigated_at),
+            ("Time to resolve (declared → resolved)", declared, inc.resolved_at),
+            ("Resolved → closed", inc.resolved_at, inc.closed_at),
+        ];
+        out.push_str("\n\n| Interval | Duration |\n|---|---|");
+        for (name, from, to) in spans {
+            let took = match (from, to) {
+                (Some(from), Some(to)) => duration(to - from),
+                _ => NONE.to_string(),
+            };
+            write!(out, "\n| {name} | {took} |")?;
+        }
+        Ok(())
+    }
+
+    fn severity_history(&self, out: &mut String) -> fmt::Result {
+        let inc = self.incident;
+        let initial = inc.severity_changes.first().map_or(inc.severity.as_str(), |c| &c.from);
+        out.push_str("Declared as **");
+        one_line(out, initial);
+        out.push_str("**.\n\n");
+        if inc.severity_changes.is_empty() {
+            out.push_str("No changes.");
+            return Ok(());
+        }
+        for (i, c) in inc.severity_changes.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let word = if self.rules.rank(&c.to) < self.rules.rank(&c.from) {
+                "raised"
+            } else {
+                "lowered"
+            };
+            out.push_str("- ");
+            self.clock(out, c.at, false)?;
+            write!(out, ": {word} from ")?;
+            one_line(out, &c.from);
+            out.push_str(" to **");
+            one_line(out, &c.to);
+            out.push_str("** by ");
+            user(out, &c.by);
+        }
+        Ok(())
+    }
+
+    fn roles(&self, out: &mut String) -> fmt::Result {
+        let assignments = &self.incident.roles;
+        // Configured roles first, in their order; then any the record has that the config
+        // no longer lists, so no handover is lost.
+        let mut keys: Vec<(&str, &str)> =
+            self.rules.roles.iter().map(|r| (r.key.as_str(), r.name.as_str())).collect();
+        for a in assignments {
+            if !keys.iter().any(|(k, _)| k.eq_ignore_ascii_case(&a.role)) {
+                keys.push((&a.role, &a.role));
+            }
+        }
+        if keys.is_empty() {
+            out.push_str("No roles are defined.");
+            return Ok(());
+        }
+        for (i, (key, name)) in keys.into_iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("- **");
+            one_line(out, name);
+            out.push_str("**: ");
+            let held: Vec<_> =
+                assignments.iter().filter(|a| a.role.eq_ignore_ascii_case(key)).collect();
+            let Some(current) = held.last() else {
+                out.push_str("vacant");
+                continue;
+            };
+            user(out, &current.user);
+            out.push_str(" (since ");
+            self.clock(out, current.at, false)?;
+            for (j, pair) in held.windows(2).enumerate() {
+                out.push_str(if j == 0 { "; before: " } else { ", " });
+                user(out, &pair[0].user);
+                out.push(' ');
+                self.clock(out, pair[0].at, false)?;
+                out.push('–');
+                self.clock(out, pair[1].at, false)?;
+            }
+            out.push(')');
+        }
+        Ok(())
+    }
+
+    fn responders(&self, out: &mut String) -> fmt::Result {
+        let inc = self.incident;
+        if inc.responders.is_empty() {
+            out.push_str("No responders.");
+            return Ok(());
+        }
+        for (i, r) in inc.responders.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("- ");
+            user(out, &r.user);
+            if r.added_by == r.user && r.user == inc.declared_by && r.at == inc.declared_at {
+                out.push_str(" — declared the incident at ");
+            } else if r.added_by == r.user {
+                out.push_str(" — joined at ");
+            } else {
+                out.push_str(" — added by ");
+                user(out, &r.added_by);
+                out.push_str(" at ");
+            }
+            self.clock(out, r.at, false)?;
+        }
+        Ok(())
+    }
+
+    fn updates(&self, out: &mut String) -> fmt::Result {
+        let updates = &self.incident.updates;
+        if updates.is_empty() {
+            out.push_str("No status updates were posted.");
+            return Ok(());
+        }
+        out.push_str("| Time (UTC) | Status | Update | By |\n|---|---|---|---|");
+        for u in updates {
+            out.push_str("\n| ");
+            self.clock(out, u.at, true)?;
+            write!(out, " | {} | ", u.status.title())?;
+            cell(out, &u.message);
+            out.push_str(" | ");
+            user_cell(out, &u.by);
+            out.push_str(" |");
+        }
+        Ok(())
+    }
+
+    fn timeline(&self, out: &mut String) -> fmt::Result {
+        let mut entries: Vec<&TimelineEntry> =
+            self.timeline.iter().filter(|e| e.is_visible()).collect();
+        // Stable: entries with the same time keep the order they were given in.
+        entries.sort_by_key(|e| e.at);
+        if entries.is_empty() {
+            out.push_str("No timeline entries.");
+            return Ok(());
+        }
+        out.push_str("| Time (UTC) | Who | Kind | What |\n|---|---|---|---|");
+        for e in entries {
+            out.push_str("\n| ");
+            self.clock(out, e.at, true)?;
+            out.push_str(" | ");
+            user_cell(out, &e.author);
+            write!(out, " | {} | ", kind_label(e.kind))?;
+            what(out, e);
+            out.push_str(" |");
+        }
+        Ok(())
+    }
+
+    fn followups(&self, out: &mut String) -> fmt::Result {
+        let followups = &self.incident.followups;
+        if followups.is_empty() {
+            out.push_str("No follow-ups were recorded.");
+            return Ok(());
+        }
+        for (i, f) in followups.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let marker = format!("{}. ", f.number);
+            out.push_str(&marker);
+            list_body(out, &f.text, marker.len());
+            out.push_str(" — ");
+            match &f.owner {
+                Some(owner) => {
+                    out.push_str("owner: ");
+                    user(out, owner);
+                }
+                None => out.push_str("unowned"),
+            }
+            out.push_str(" (added by ");
+            user(out, &f.by);
+            out.push_str(", ");
+            self.clock(out, f.at, false)?;
+            out.push(')');
+        }
+        Ok(())
+    }
+}
+
+fn kind_label(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Declared => "declared",
+        EntryKind::Update => "status update",
+        EntryKind::Severity => "severity",
+        EntryKind::Role => "role",
+        EntryKind::Responders => "responders",
+        EntryKind::Note => "note",
+        EntryKind::FollowUp => "follow-up",
+        EntryKind::Resolved => "resolved",
+        EntryKind::Closed => "closed",
+        EntryKind::Message => "message",
+    }
+}
+
+/// The entry's text for its table cell, with its markers, link and files.
+fn what(out: &mut String, e: &TimelineEntry) {
+    let start = out.len();
+    if e.state == EntryState::Deleted {
+        out.push_str("*(message deleted)* ");
+    }
+    cell(out, &e.text);
+    if e.edited_at.is_some() {
+        out.push_str(" *(edited)*");
+    }
+    if let Some(link) = e.link.as_deref().filter(|l| !l.trim().is_empty()) {
+        out.push_str(" [link](");
+        url(out, link);
         out.push(')');
     }
-}
-
-fn responders(inc: &Incident, out: &mut String) {
-    for (i, r) in inc.responders.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let _ = write!(out, "- {} — added by {} at {}", who(&r.user), who(&r.added_by), hm(r.at));
+    for (i, f) in e.files.iter().filter(|f| !f.trim().is_empty()).enumerate() {
+        out.push_str(if i == 0 { " Files: " } else { ", " });
+        file_link(out, f);
     }
-}
-
-fn updates(inc: &Incident, out: &mut String) {
-    if inc.updates.is_empty() {
-        out.push_str("No status updates were posted.");
-    }
-    for (i, u) in inc.updates.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let _ = write!(
-            out,
-            "- {} **{}** — {} ({})",
-            at(u.at),
-            u.status.title(),
-            inline(&u.message),
-            who(&u.by)
-        );
-    }
-}
-
-fn label(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Declared => "Declared",
-        EntryKind::Update => "Status update",
-        EntryKind::Severity => "Severity",
-        EntryKind::Role => "Role",
-        EntryKind::Responders => "Responders",
-        EntryKind::Note => "Note",
-        EntryKind::FollowUp => "Follow-up",
-        EntryKind::Resolved => "Resolved",
-        EntryKind::Closed => "Closed",
-        EntryKind::Message => "",
-    }
-}
-
-fn timeline_table(entries: &[TimelineEntry], out: &mut String) {
-    let mut shown: Vec<(usize, &TimelineEntry)> =
-        entries.iter().enumerate().filter(|(_, e)| e.is_visible()).collect();
-    shown.sort_by_key(|(i, e)| (e.at, *i));
-    if shown.is_empty() {
-        out.push_str("Nothing was recorded.");
-        return;
-    }
-    out.push_str("| Time (UTC) | Who | What |\n|---|---|---|");
-    for (_, e) in shown {
-        let _ = write!(out, "\n| {} | {} | ", at(e.at), who(&e.author));
-        let l = label(e.kind);
-        if !l.is_empty() {
-            let _ = write!(out, "_{l}:_ ");
-        }
-        out.push_str(&inline(&e.text));
-        if e.edited_at.is_some() {
-            out.push_str(" _(edited)_");
-        }
-        if e.state == EntryState::Deleted {
-            out.push_str(" _(message deleted)_");
-        }
-        if let Some(link) = &e.link {
-            let _ = write!(out, " [link]({link})");
-        }
-        for (n, f) in e.files.iter().enumerate() {
-            let _ = write!(out, " [file {}]({f})", n + 1);
-        }
-        out.push_str(" |");
-    }
-}
-
-fn followups(inc: &Incident, out: &mut String) {
-    if inc.followups.is_empty() {
-        out.push_str("None yet.");
-    }
-    for (i, f) in inc.followups.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let owner = f.owner.as_ref().map(who).unwrap_or_else(|| "unowned".into());
-        let _ = write!(out, "{}. {} — {owner}", f.number, inline(&f.text));
+    if out[start..].trim().is_empty() {
+        out.truncate(start);
+        out.push_str(NONE);
+    } else if out[start..].starts_with(' ') {
+        out.replace_range(start..start + 1, "");
     }
 }
