@@ -19,8 +19,11 @@ pub enum Span {
     Strong(String),
     /// A mention of a user.
     User(UserRef),
-    /// A link to an incident's channel on the platform the message goes to.
+    /// A link to an incident's channel on the platform the message goes to;
+    /// resolved to [`Span::Channel`] (or the incident's label) before rendering.
     IncidentChannel(IncidentId),
+    /// A resolved channel link.
+    Channel { id: String, name: String },
     /// A line break.
     Break,
 }
@@ -90,8 +93,10 @@ impl Message {
                     out.push('@');
                     out.push_str(u.display());
                 }
-                Span::IncidentChannel(id) => {
-                    out.push_str(&format!("#{}", id.label().to_lowercase()));
+                Span::IncidentChannel(id) => out.push_str(&id.label()),
+                Span::Channel { name, .. } => {
+                    out.push('#');
+                    out.push_str(name);
                 }
                 Span::Break => out.push('\n'),
             }

@@ -1,5 +1,9 @@
-//! Talking to chat platforms: the neutral message model and the `ChatApi` trait.
+//! Talking to chat platforms: the neutral message model, the `ChatApi` trait
+//! and the adapters.
 
+mod api;
+pub mod console;
 pub mod message;
 
+pub use api::{ChatApi, ChatError, OpenedChannel};
 pub use message::{Message, Span};

@@ -79,11 +79,11 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
     let mut values = Values::default();
     take_switches(spec, &mut rest, &mut values, ctx)?;
     let mut incident = None;
-    if matches!(spec.place, Where::Incident | Where::OptionalIncident) {
-        if let Some(id) = rest.first().and_then(|t| IncidentId::parse(t.text)) {
-            incident = Some(id);
-            rest.remove(0);
-        }
+    if matches!(spec.place, Where::Incident | Where::OptionalIncident)
+        && let Some(id) = rest.first().and_then(|t| IncidentId::parse(t.text))
+    {
+        incident = Some(id);
+        rest.remove(0);
     }
     let positionals: Vec<&ArgSpec> = spec.args.iter().filter(|a| !a.is_switch()).collect();
     let mut i = 0;
@@ -93,12 +93,13 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
         let value = match arg.kind {
             ArgKind::Text => {
                 let mut end = rest.len();
-                if next_is_trailing_user && end > i + 1 {
-                    if let Ok(Some(u)) = user(rest[end - 1].text, ctx) {
-                        values.set(&positionals[n + 1].name, Value::User(u));
-                        rest.pop();
-                        end -= 1;
-                    }
+                if next_is_trailing_user
+                    && end > i + 1
+                    && let Ok(Some(u)) = user(rest[end - 1].text, ctx)
+                {
+                    values.set(&positionals[n + 1].name, Value::User(u));
+                    rest.pop();
+                    end -= 1;
                 }
                 if i >= end {
                     None

@@ -80,10 +80,10 @@ pub fn subscribe(
             Scope::Incident(inc.id)
         }
         (None, sev) => {
-            if let Some(h) = home {
-                if sev.is_none() {
-                    return Err(own_channel(h.id));
-                }
+            if let Some(h) = home
+                && sev.is_none()
+            {
+                return Err(own_channel(h.id));
             }
             let sev = match sev {
                 Some(s) => rules.severity(s)?,

@@ -276,9 +276,9 @@ macro_rules! impl_store {
                         return Err($crate::store::StoreError::Conflict);
                     }
                 }
-                match &c.subscription {
-                    None => {}
-                    Some(SubscriptionChange::Add(s)) => {
+                for change in &c.subscriptions {
+                    match change {
+                    SubscriptionChange::Add(s) => {
                         sqlx::query(
                             "INSERT INTO subscriptions (platform, channel_id, scope, body) VALUES ($1, $2, $3, $4)
                              ON CONFLICT (platform, channel_id, scope) DO UPDATE SET body = $4",
@@ -290,13 +290,14 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                    Some(SubscriptionChange::Remove { channel, scope }) => {
+                    SubscriptionChange::Remove { channel, scope } => {
                         sqlx::query("DELETE FROM subscriptions WHERE platform = $1 AND channel_id = $2 AND scope = $3")
                             .bind(channel.platform.as_str())
                             .bind(&channel.id)
                             .bind(scope.key())
                             .execute(&mut *tx)
                             .await?;
+                    }
                     }
                 }
                 for item in &c.outbox {

@@ -1,6 +1,7 @@
 //! tocsin's integration tests: one binary, so linking happens once.
 
-#[macro_use]
 mod support;
 
+mod console;
+mod flow;
 mod store;

@@ -142,12 +142,12 @@ on_both_backends! {
 
         let chan = ChannelRef::new(Platform::Discord, "D1");
         let sub = Subscription { channel: chan.clone(), scope: Scope::AtLeast("SEV2".into()), by: alice(), at: t(0) };
-        let add = Commit { subscription: Some(SubscriptionChange::Add(sub.clone())), ..Default::default() };
+        let add = Commit { subscriptions: vec![SubscriptionChange::Add(sub.clone())], ..Default::default() };
         s.commit(add.clone()).await.unwrap();
         s.commit(add).await.unwrap();
         assert_eq!(s.subscriptions().await.unwrap(), vec![sub.clone()], "subscribing twice keeps one");
         let remove = SubscriptionChange::Remove { channel: chan, scope: sub.scope };
-        s.commit(Commit { subscription: Some(remove), ..Default::default() }).await.unwrap();
+        s.commit(Commit { subscriptions: vec![remove], ..Default::default() }).await.unwrap();
         assert!(s.subscriptions().await.unwrap().is_empty());
     }
 }

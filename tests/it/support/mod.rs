@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 
+pub mod chat;
 pub mod db;
+pub mod engine;
 
 use std::time::{Duration, Instant};
 

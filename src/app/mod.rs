@@ -1,0 +1,190 @@
+//! The application: turns invocations and chat events into decisions of the
+//! core, commits them with their effects, and answers the person who acted.
+
+mod clock;
+mod commands;
+mod error;
+mod fanout;
+mod flags;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use commands::HANDLED;
+pub use error::{Failure, Outcome, Reply};
+
+use crate::chat::Message;
+use crate::command::{self, ParseContext};
+use crate::config::{Config, TeamConfig};
+use crate::incident::{ChannelRef, Platform, Rules, UserRef};
+use crate::store::{Commit, Store, StoreError};
+
+/// The console's announce channel.
+pub const CONSOLE_ANNOUNCE: &str = "announce";
+
+/// Who acted, where, and the platform's id for the event (for dedupe).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub user: UserRef,
+    pub channel: ChannelRef,
+    pub event_id: Option<String>,
+}
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub rules: Rules,
+    teams: Vec<TeamConfig>,
+    team_names: Vec<String>,
+    /// Announce channel per enabled platform.
+    announce: BTreeMap<Platform, String>,
+    clock: Arc<dyn Clock>,
+    wake: Option<Arc<Notify>>,
+}
+
+/// One attempt of a handler: load, decide, say what to write.
+pub(crate) type Attempt<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Step, Failure>> + Send + 'a>>;
+
+/// What one attempt of a handler decided.
+pub(crate) enum Step {
+    /// Write this, then answer with the message.
+    Commit(Box<Commit>, Message),
+    /// Nothing to write.
+    Done(Message),
+}
+
+impl Step {
+    pub(crate) fn write(commit: Commit, reply: Message) -> Self {
+        Step::Commit(Box::new(commit), reply)
+    }
+}
+
+impl App {
+    /// `platforms` are the adapters running in this process.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: &Config,
+        platforms: &[Platform],
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mut announce = BTreeMap::new();
+        for p in platforms {
+            let channel = match p {
+                Platform::Slack => config.slack.as_ref().and_then(|s| s.announce_channel.clone()),
+                Platform::Discord => {
+                    config.discord.as_ref().and_then(|d| d.announce_channel.clone())
+                }
+                Platform::Console => Some(CONSOLE_ANNOUNCE.to_string()),
+            };
+            if let Some(c) = channel {
+                announce.insert(*p, c);
+            }
+        }
+        Self {
+            store,
+            rules: config.rules(),
+            team_names: config.teams.iter().map(|t| t.name.clone()).collect(),
+            teams: config.teams.clone(),
+            announce,
+            clock,
+            wake: None,
+        }
+    }
+
+    /// Wakes the outbox worker after each commit.
+    pub fn with_outbox_notifier(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Runs the text after `/incident`.
+    pub async fn command(&self, ctx: &Ctx, text: &str) -> Reply {
+        let pc = ParseContext {
+            rules: &self.rules,
+            teams: &self.team_names,
+            platform: ctx.channel.platform,
+        };
+        match command::parse(text, &pc) {
+            Ok(inv) => self.invoke(ctx, inv).await,
+            Err(e) => Reply::from_failure(e.into(), "parse"),
+        }
+    }
+
+    /// Runs an already typed invocation (Discord's options arrive typed).
+    pub async fn invoke(&self, ctx: &Ctx, inv: command::Invocation) -> Reply {
+        let usage = inv.spec.usage.clone();
+        let name = inv.spec.name.clone();
+        let result = match commands::run(self, ctx, inv).await {
+            Ok(m) => crate::store::resolve_channels(&*self.store, &m, ctx.channel.platform)
+                .await
+                .map_err(Failure::from),
+            Err(f) => Err(f),
+        };
+        match result {
+            Ok(m) => Reply::done(m),
+            Err(f) => Reply::from_failure(f.with_usage(&usage), &name),
+        }
+    }
+
+    /// Decides and commits, deciding again when a concurrent write won.
+    pub(crate) async fn transact<'a>(
+        &'a self,
+        ctx: &Ctx,
+        attempt: impl Fn() -> Attempt<'a>,
+    ) -> Result<Message, Failure> {
+        if let Some(ev) = &ctx.event_id
+            && self.store.seen_event(ev).await?
+        {
+            return Ok(Message::new().plain("Already done."));
+        }
+        for _ in 0..10 {
+            match attempt().await? {
+                Step::Done(m) => return Ok(m),
+                Step::Commit(mut c, reply) => {
+                    c.event_id = ctx.event_id.clone();
+                    match self.store.commit(*c).await {
+                        Ok(()) => {
+                            if let Some(w) = &self.wake {
+                                w.notify_one();
+                            }
+                            return Ok(reply);
+                        }
+                        Err(StoreError::Conflict) => continue,
+                        Err(StoreError::Duplicate) => {
+                            return Ok(Message::new().plain("Already done."));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Err(Failure::Internal(anyhow::anyhow!("gave up after 10 conflicting concurrent writes")))
+    }
+
+    fn team_members(&self, name: &str, platform: Platform) -> Result<Vec<UserRef>, Failure> {
+        let team = self
+            .teams
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Failure::user(format!("there is no team \"{name}\"")))?;
+        let ids = match platform {
+            Platform::Slack => &team.slack_users,
+            Platform::Discord => &team.discord_users,
+            Platform::Console => &team.console_users,
+        };
+        if ids.is_empty() {
+            return Err(Failure::user(format!(
+                "team {} has no {platform} members configured",
+                team.name
+            )));
+        }
+        Ok(ids.iter().map(|id| UserRef::new(platform, id)).collect())
+    }
+}

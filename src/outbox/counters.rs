@@ -1,0 +1,44 @@
+//! Delivery counters per platform, for `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::incident::Platform;
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    delivered: [AtomicU64; 3],
+    failed: [AtomicU64; 3],
+    retried: [AtomicU64; 3],
+}
+
+fn slot(p: Platform) -> usize {
+    Platform::ALL.iter().position(|x| *x == p).expect("known platform")
+}
+
+/// One platform's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub delivered: u64,
+    pub failed: u64,
+    pub retried: u64,
+}
+
+impl Counters {
+    pub fn delivered(&self, p: Platform) {
+        self.delivered[slot(p)].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn failed(&self, p: Platform) {
+        self.failed[slot(p)].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn retried(&self, p: Platform) {
+        self.retried[slot(p)].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn get(&self, p: Platform) -> Counts {
+        let i = slot(p);
+        Counts {
+            delivered: self.delivered[i].load(Ordering::Relaxed),
+            failed: self.failed[i].load(Ordering::Relaxed),
+            retried: self.retried[i].load(Ordering::Relaxed),
+        }
+    }
+}

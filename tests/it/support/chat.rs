@@ -1,0 +1,153 @@
+//! An in-memory chat platform for engine tests: keeps channels, members,
+//! messages, topics, pins and files, and fails on demand like a platform would.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tocsin::chat::{ChatApi, ChatError, Message, OpenedChannel};
+use tocsin::incident::{Platform, UserRef};
+
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    pub name: String,
+    pub private: bool,
+    pub topic: String,
+    pub members: Vec<String>,
+    pub posts: Vec<String>,
+    pub pins: Vec<String>,
+    pub files: Vec<(String, String)>,
+    pub archived: bool,
+}
+
+pub struct MemoryChat {
+    platform: Platform,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    channels: BTreeMap<String, Channel>,
+    next: u64,
+    failures: VecDeque<ChatError>,
+}
+
+impl MemoryChat {
+    /// `existing` channels (ids) exist from the start, like #general.
+    pub fn new(platform: Platform, existing: &[&str]) -> Self {
+        let mut s = State::default();
+        for c in existing {
+            s.channels.insert(c.to_string(), Channel { name: c.to_string(), ..Default::default() });
+        }
+        Self { platform, state: Mutex::new(s) }
+    }
+
+    /// The next calls fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = ChatError>) {
+        self.state.lock().unwrap().failures.extend(errors);
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.state.lock().unwrap().channels.get(id).cloned()
+    }
+
+    pub fn posts(&self, id: &str) -> Vec<String> {
+        self.channel(id).map(|c| c.posts).unwrap_or_default()
+    }
+
+    fn call<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ChatError>) -> Result<T, ChatError> {
+        let mut s = self.state.lock().unwrap();
+        if let Some(e) = s.failures.pop_front() {
+            return Err(e);
+        }
+        f(&mut s)
+    }
+}
+
+fn live<'a>(s: &'a mut State, id: &str) -> Result<&'a mut Channel, ChatError> {
+    match s.channels.get_mut(id) {
+        Some(c) if c.archived => Err(ChatError::Rejected("is_archived".into())),
+        Some(c) => Ok(c),
+        None => Err(ChatError::Rejected("channel_not_found".into())),
+    }
+}
+
+#[async_trait]
+impl ChatApi for MemoryChat {
+    fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    async fn open_channel(
+        &self,
+        name: &str,
+        private: bool,
+        topic: &str,
+    ) -> Result<OpenedChannel, ChatError> {
+        self.call(|s| {
+            if s.channels.values().any(|c| c.name == name) {
+                return Err(ChatError::NameTaken);
+            }
+            s.next += 1;
+            let id = format!("C{:04}", s.next);
+            let ch =
+                Channel { name: name.into(), private, topic: topic.into(), ..Default::default() };
+            s.channels.insert(id.clone(), ch);
+            Ok(OpenedChannel { id, name: name.into() })
+        })
+    }
+
+    async fn invite(&self, channel: &str, users: &[UserRef]) -> Result<(), ChatError> {
+        self.call(|s| {
+            let c = live(s, channel)?;
+            for u in users {
+                if !c.members.contains(&u.id) {
+                    c.members.push(u.id.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), ChatError> {
+        self.call(|s| {
+            live(s, channel)?.topic = topic.into();
+            Ok(())
+        })
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
+        self.call(|s| {
+            let c = live(s, channel)?;
+            c.posts.push(message.to_plain());
+            Ok(format!("{}", c.posts.len()))
+        })
+    }
+
+    async fn pin(&self, channel: &str, message_id: &str) -> Result<(), ChatError> {
+        self.call(|s| {
+            live(s, channel)?.pins.push(message_id.into());
+            Ok(())
+        })
+    }
+
+    async fn upload(
+        &self,
+        channel: &str,
+        filename: &str,
+        _title: &str,
+        content: &str,
+    ) -> Result<(), ChatError> {
+        self.call(|s| {
+            live(s, channel)?.files.push((filename.into(), content.into()));
+            Ok(())
+        })
+    }
+
+    async fn archive(&self, channel: &str) -> Result<(), ChatError> {
+        self.call(|s| {
+            live(s, channel)?.archived = true;
+            Ok(())
+        })
+    }
+}

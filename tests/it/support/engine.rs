@@ -1,0 +1,92 @@
+//! The real engine (App + Outbox + store) wired to in-memory chat doubles.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tocsin::app::{App, Ctx, ManualClock, Reply};
+use tocsin::chat::ChatApi;
+use tocsin::config::{Config, SlackConfig, TeamConfig};
+use tocsin::incident::{ChannelRef, Platform, UserRef};
+use tocsin::outbox::{Outbox, PostmortemSettings, RetryPolicy};
+use tocsin::store::{self, Store};
+
+use super::chat::MemoryChat;
+
+pub const ANNOUNCE: &str = "CANNOUNCE";
+
+pub struct Engine {
+    pub app: App,
+    pub outbox: Outbox,
+    pub store: Arc<dyn Store>,
+    pub slack: Arc<MemoryChat>,
+}
+
+/// Retries fast, so outage tests finish quickly.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        ..RetryPolicy::default()
+    }
+}
+
+impl Engine {
+    /// One platform ("slack", served by the in-memory double) with an announce channel and a team.
+    pub async fn start(url: &str) -> Self {
+        let mut config = Config::default();
+        let mut slack = SlackConfig::new("xoxb-test", "secret");
+        slack.announce_channel = Some(ANNOUNCE.into());
+        config.slack = Some(slack);
+        let team = TeamConfig {
+            name: "payments".into(),
+            slack_users: vec!["UDAVE".into(), "UERIN".into()],
+            ..Default::default()
+        };
+        config.teams = vec![team];
+        let store = store::connect(url).await.expect("store");
+        let slack = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE"]));
+        let clock = Arc::new(ManualClock::new());
+        let settings = PostmortemSettings { rules: config.rules(), template: None };
+        let apis: Vec<Arc<dyn ChatApi>> = vec![slack.clone()];
+        let outbox = Outbox::new(store.clone(), apis, settings, quick_retries(), "test-worker");
+        let app = App::new(store.clone(), &config, &[Platform::Slack], clock);
+        Self { app, outbox, store, slack }
+    }
+
+    pub fn ctx(user: &str, channel: &str) -> Ctx {
+        Ctx {
+            user: UserRef::new(Platform::Slack, user),
+            channel: ChannelRef::new(Platform::Slack, channel),
+            event_id: None,
+        }
+    }
+
+    pub async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
+        self.app.command(&Self::ctx(user, channel), text).await
+    }
+
+    /// Delivers until the outbox is empty, waiting out retry delays, within a deadline.
+    pub async fn deliver_all(&self) {
+        let store = self.store.clone();
+        let outbox = self.outbox.clone();
+        super::eventually("the outbox to drain", Duration::from_secs(20), || {
+            let store = store.clone();
+            let outbox = outbox.clone();
+            async move {
+                outbox.drain().await.expect("drain");
+                store.outbox_stats().await.expect("stats").pending == 0
+            }
+        })
+        .await;
+    }
+
+    /// The incident's channel id on the double.
+    pub async fn channel_of(&self, id: i64) -> String {
+        let ch = self
+            .store
+            .channel(tocsin::incident::IncidentId(id), Platform::Slack)
+            .await
+            .expect("store");
+        ch.expect("the incident channel was opened").0
+    }
+}
