@@ -1,0 +1,139 @@
+//! What each `tocsin` subcommand does, behind the clap definitions in main.rs.
+
+mod console;
+mod export;
+
+use std::fmt;
+use std::sync::Arc;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::outbox::{Outbox, PostmortemSettings, RetryPolicy};
+use crate::store::{self, Store};
+
+pub use console::console;
+pub use export::export;
+
+/// A failed subcommand and its exit code: 2 for usage or configuration, 1 otherwise.
+pub struct CliError {
+    error: anyhow::Error,
+    code: u8,
+}
+
+impl CliError {
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Self { error: anyhow::anyhow!(msg.into()), code: 2 }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        Self { error: e.into(), code: 1 }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() { write!(f, "{:#}", self.error) } else { write!(f, "{}", self.error) }
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+/// Logs go to stderr; `RUST_LOG` overrides the level.
+pub fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Opens the configured database (applying migrations), naming it on failure.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, CliError> {
+    let url = &config.database.url;
+    store::connect(url).await.map_err(|e| {
+        let e = anyhow::Error::new(e).context(format!("cannot open the database {}", redact(url)));
+        CliError { error: e, code: 1 }
+    })
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn outbox(
+    config: &Config,
+    store: Arc<dyn Store>,
+    apis: Vec<Arc<dyn crate::chat::ChatApi>>,
+) -> Result<Outbox, CliError> {
+    let template = match &config.postmortem.template {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "{}: postmortem.template: cannot read {}: {e}",
+                config.source(),
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let settings = PostmortemSettings { rules: config.rules(), template };
+    let worker = format!("{}-{}", hostname(), std::process::id());
+    Ok(Outbox::new(store, apis, settings, RetryPolicy::default(), &worker))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "tocsin".into())
+}
+
+pub async fn migrate(config: Config) -> CliResult {
+    let store = open_store(&config).await?;
+    println!("database {} is up to date ({})", redact(&config.database.url), store.backend());
+    Ok(())
+}
+
+pub fn config_check(config: &Config) -> CliResult {
+    println!("{}: ok", config.source());
+    println!("  database: {}", redact(&config.database.url));
+    println!("  listen: {}", config.server.listen);
+    let on = |b: bool| if b { "on" } else { "off" };
+    println!("  slack: {}", on(config.slack.is_some()));
+    println!("  discord: {}", on(config.discord.is_some()));
+    println!("  severities: {}", config.incidents.severities.join(", "));
+    let roles: Vec<&str> = config.roles.iter().map(|r| r.key.as_str()).collect();
+    println!("  roles: {}", roles.join(", "));
+    println!("  teams: {}", config.teams.len());
+    Ok(())
+}
+
+pub async fn serve(config: Config) -> CliResult {
+    crate::server::serve(config).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_database_password_is_not_shown() {
+        assert_eq!(
+            super::redact("postgres://bot:s3cret@db:5432/tocsin"),
+            "postgres://bot:***@db:5432/tocsin"
+        );
+        assert_eq!(super::redact("sqlite://tocsin.db"), "sqlite://tocsin.db");
+    }
+}

@@ -1,0 +1,95 @@
+//! The `tocsin` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use tocsin::cli;
+use tocsin::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "tocsin",
+    version,
+    about = "Incident response in Slack and Discord, with its own record"
+)]
+struct Args {
+    /// The configuration file (default: ./bot.toml when it exists, otherwise built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bot: HTTP server, enabled adapters and outbox workers.
+    Serve,
+    /// A chat room in the terminal on the same engine; reads a script from stdin when it is not a terminal.
+    Console,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Write an incident's record: the postmortem draft (markdown) or everything (json).
+    Export {
+        /// The incident, e.g. INC-7.
+        incident: String,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load and validate the configuration, then say what is on.
+    Check,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Markdown,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let verbose = matches!(args.command, Command::Serve);
+    cli::init_logging(verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match args.command {
+            Command::Serve => cli::serve(config).await,
+            Command::Console => cli::console(config).await,
+            Command::Migrate => cli::migrate(config).await,
+            Command::Export { incident, format } => {
+                cli::export(config, &incident, matches!(format, Format::Json)).await
+            }
+            Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The HTTP server: health, metrics and the public status page; the platform
+//! endpoints mount here as adapters are enabled.
+
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::cli::{CliError, CliResult, open_store, outbox};
+use crate::config::Config;
+use crate::outbox::Outbox;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ServerState {
+    pub store: Arc<dyn Store>,
+    pub outbox: Outbox,
+}
+
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(pages::metrics))
+        .route("/status", get(pages::status))
+        .with_state(state)
+}
+
+/// `tocsin serve`: migrate, start the outbox worker, serve HTTP until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> CliResult {
+    let started = std::time::Instant::now();
+    let store = open_store(&config).await?;
+    let apis = Vec::new();
+    if config.slack.is_none() && config.discord.is_none() {
+        info!(
+            "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
+        );
+    }
+    let outbox = outbox(&config, store.clone(), apis)?;
+    let listen = config.server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        CliError::usage(format!(
+            "{}: server.listen: cannot listen on {listen}: {e}",
+            config.source()
+        ))
+    })?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
+    let app = router(ServerState { store: store.clone(), outbox });
+    info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
