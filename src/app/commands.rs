@@ -182,7 +182,8 @@ async fn timeline(app: &App, inc: &Incident) -> Result<Message, Failure> {
     const SHOWN: usize = 25;
     let entries: Vec<_> =
         app.store.timeline(inc.id).await?.into_iter().filter(|e| e.is_visible()).collect();
-    let mut m = Message::new().plain(format!("Timeline of {} ({} entries", inc.id, entries.len()));
+    let noun = if entries.len() == 1 { "entry" } else { "entries" };
+    let mut m = Message::new().plain(format!("Timeline of {} ({} {noun}", inc.id, entries.len()));
     if entries.len() > SHOWN {
         m = m.plain(format!(", latest {SHOWN} shown; `postmortem` has them all"));
     }

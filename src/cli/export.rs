@@ -41,11 +41,8 @@ pub async fn export(config: Config, incident: &str, json: bool) -> CliResult {
         let out = Export { incident: &inc, channels, timeline: &timeline };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        let template = match &config.postmortem.template {
-            Some(p) => Some(std::fs::read_to_string(p)?),
-            None => None,
-        };
-        let md = crate::postmortem::render(&inc, &timeline, &config.rules(), template.as_deref())?;
+        let template = config.postmortem.text.as_deref();
+        let md = crate::postmortem::render(&inc, &timeline, &config.rules(), template)?;
         print!("{md}");
     }
     Ok(())

@@ -37,6 +37,12 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
     }
 }
 
+impl fmt::Debug for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#} (exit code {})", self.error, self.code)
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() { write!(f, "{:#}", self.error) } else { write!(f, "{}", self.error) }
@@ -81,17 +87,8 @@ pub fn outbox(
     store: Arc<dyn Store>,
     apis: Vec<Arc<dyn crate::chat::ChatApi>>,
 ) -> Result<Outbox, CliError> {
-    let template = match &config.postmortem.template {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(format!(
-                "{}: postmortem.template: cannot read {}: {e}",
-                config.source(),
-                path.display()
-            ))
-        })?),
-        None => None,
-    };
-    let settings = PostmortemSettings { rules: config.rules(), template };
+    let settings =
+        PostmortemSettings { rules: config.rules(), template: config.postmortem.text.clone() };
     let worker = format!("{}-{}", hostname(), std::process::id());
     Ok(Outbox::new(store, apis, settings, RetryPolicy::default(), &worker))
 }

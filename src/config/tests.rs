@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::sections::*;
 use super::*;
 
 const EXAMPLE: &str = include_str!("../../bot.toml.example");
@@ -616,6 +617,25 @@ fn a_missing_template_is_an_error_at_load() {
         Config::from_toml("[postmortem]\ntemplate = \".\"\n", origin.to_str().unwrap(), &no_env)
             .unwrap_err();
     assert!(e.to_string().ends_with("is not a file"), "{e}");
+}
+
+#[test]
+fn a_template_with_an_unknown_placeholder_is_an_error_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("bot.toml");
+    std::fs::write(dir.path().join("pm.md"), "# {{title}}\n\n{{owner}}\n").unwrap();
+    let text = "[postmortem]\ntemplate = \"pm.md\"\n";
+    let e = Config::from_toml(text, origin.to_str().unwrap(), &no_env).unwrap_err();
+    let want = format!(
+        "{}: postmortem.template: \"{}\": unknown placeholder",
+        origin.display(),
+        dir.path().join("pm.md").display()
+    );
+    assert!(e.to_string().starts_with(&want), "{e}");
+    assert!(e.to_string().contains("{{owner}} on line 3"), "{e}");
+    std::fs::write(dir.path().join("pm.md"), "# {{title}}\n").unwrap();
+    let c = Config::from_toml(text, origin.to_str().unwrap(), &no_env).unwrap();
+    assert_eq!(c.postmortem.text.as_deref(), Some("# {{title}}\n"));
 }
 
 #[test]

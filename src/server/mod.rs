@@ -30,8 +30,28 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// `tocsin serve`: migrate, start the outbox worker, serve HTTP until Ctrl-C or SIGTERM.
-pub async fn serve(config: Config) -> CliResult {
+/// A running server: its address, and how to stop it.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    stop: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, stops the worker.
+    pub async fn stop(self) -> CliResult {
+        let _ = self.stop.send(true);
+        let served = self.http.await.map_err(anyhow::Error::from)?;
+        let _ = self.worker.await;
+        served?;
+        Ok(())
+    }
+}
+
+/// Migrates, binds `server.listen` (port 0 picks a free one), starts the
+/// outbox worker and the HTTP server.
+pub async fn start(config: Config) -> Result<Running, CliError> {
     let started = std::time::Instant::now();
     let store = open_store(&config).await?;
     let apis = Vec::new();
@@ -49,15 +69,27 @@ pub async fn serve(config: Config) -> CliResult {
         ))
     })?;
     let addr = listener.local_addr()?;
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
     let app = router(ServerState { store: store.clone(), outbox });
+    let mut http_stop = stop_rx;
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    });
     info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-    let _ = stop_tx.send(true);
-    let _ = worker.await;
-    info!("stopped");
-    Ok(())
+    Ok(Running { addr, stop, http, worker })
+}
+
+/// `tocsin serve`: start, then run until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> CliResult {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    info!("stopping");
+    running.stop().await
 }
 
 async fn shutdown_signal() {

@@ -4,4 +4,5 @@ mod support;
 
 mod console;
 mod flow;
+mod server;
 mod store;

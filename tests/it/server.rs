@@ -1,0 +1,55 @@
+//! `tocsin serve` in-process on port 0: health, metrics, the public status page.
+
+use tocsin::app::{App, SystemClock};
+use tocsin::config::Config;
+use tocsin::incident::{ChannelRef, Platform, UserRef};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::db::on_both_backends;
+
+/// A plain HTTP/1.1 GET; returns the status code and the body.
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).await.unwrap();
+    let status = raw[9..12].parse().expect("status code");
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+on_both_backends! {
+    async fn the_server_reports_health_metrics_and_only_public_incidents(db: &TestDb) {
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".into();
+        config.database.url = db.url.clone();
+        let server = tocsin::server::start(config.clone()).await.expect("server starts");
+
+        // Declare one public and one private incident through the engine.
+        let store = tocsin::store::connect(&db.url).await.unwrap();
+        let app = App::new(store, &config, &[Platform::Console], std::sync::Arc::new(SystemClock));
+        let ctx = tocsin::app::Ctx {
+            user: UserRef::new(Platform::Console, "alice"),
+            channel: ChannelRef::new(Platform::Console, "general"),
+            event_id: None,
+        };
+        app.command(&ctx, "declare SEV2 Checkout <b>failing</b>").await;
+        app.command(&ctx, "declare SEV1 Secret thing --private").await;
+
+        assert_eq!(get(server.addr, "/healthz").await, (200, "ok\n".into()));
+        let (status, page) = get(server.addr, "/status").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("INC-1 · SEV2 · Investigating"), "{page}");
+        assert!(page.contains("Checkout &lt;b&gt;failing&lt;/b&gt;"), "user text is escaped: {page}");
+        assert!(!page.contains("Secret"), "private incidents stay off the status page");
+        let (status, metrics) = get(server.addr, "/metrics").await;
+        assert_eq!(status, 200);
+        // No console adapter runs in `serve`, so the console rows wait in the outbox.
+        let pending = metrics.lines().find_map(|l| l.strip_prefix("tocsin_outbox_pending ")).unwrap();
+        assert!(pending.parse::<f64>().unwrap() > 0.0, "{metrics}");
+        assert!(metrics.contains("tocsin_deliveries_total{platform=\"slack\"} 0"));
+        assert_eq!(get(server.addr, "/nope").await.0, 404);
+        server.stop().await.expect("clean stop");
+    }
+}
