@@ -32,6 +32,14 @@ pub(super) fn subscription(body: &str) -> Result<Subscription> {
     from_json("subscription", body)
 }
 
+/// Decodes an optional `(json, version)` row.
+pub(super) fn versioned<T>(
+    row: Option<(String, i64)>,
+    decode: fn(&str) -> Result<T>,
+) -> Result<Option<super::Versioned<T>>> {
+    row.map(|(json, version)| Ok(super::Versioned { value: decode(&json)?, version })).transpose()
+}
+
 /// Maps a unique-constraint violation to `Conflict`.
 pub(super) fn conflict(e: sqlx::Error) -> StoreError {
     match &e {
@@ -67,8 +75,7 @@ macro_rules! impl_store {
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
-                row.map(|(s, version)| Ok($crate::store::Versioned { value: sql::incident(&s)?, version }))
-                    .transpose()
+                sql::versioned(row, sql::incident)
             }
 
             async fn incident_in_channel(
@@ -84,8 +91,7 @@ macro_rules! impl_store {
                 .bind(&channel.id)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(s, version)| Ok($crate::store::Versioned { value: sql::incident(&s)?, version }))
-                    .transpose()
+                sql::versioned(row, sql::incident)
             }
 
             async fn incidents(&self, include_closed: bool) -> $crate::store::Result<Vec<$crate::incident::Incident>> {
@@ -147,8 +153,7 @@ macro_rules! impl_store {
                 .bind(&key.message)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(b, version)| Ok($crate::store::Versioned { value: sql::entry(&b)?, version }))
-                    .transpose()
+                sql::versioned(row, sql::entry)
             }
 
             async fn timeline(
