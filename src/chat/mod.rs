@@ -4,6 +4,7 @@
 mod api;
 pub mod console;
 pub mod message;
+pub mod slack;
 
 pub use api::{ChatApi, ChatError, OpenedChannel};
 pub use message::{Message, Span};

@@ -5,4 +5,5 @@ mod support;
 mod console;
 mod flow;
 mod server;
+mod slack;
 mod store;

@@ -14,11 +14,11 @@ use super::chat::MemoryChat;
 
 pub const ANNOUNCE: &str = "CANNOUNCE";
 
-pub struct Engine {
+pub struct Engine<C = MemoryChat> {
     pub app: App,
     pub outbox: Outbox,
     pub store: Arc<dyn Store>,
-    pub slack: Arc<MemoryChat>,
+    pub slack: Arc<C>,
 }
 
 /// Retries fast, so outage tests finish quickly.
@@ -30,13 +30,21 @@ pub fn quick_retries() -> RetryPolicy {
     }
 }
 
-impl Engine {
+impl Engine<MemoryChat> {
     /// One platform ("slack", served by the in-memory double) with an announce channel and a team.
     pub async fn start(url: &str) -> Self {
+        let slack = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE"]));
+        Self::start_with(url, slack).await
+    }
+}
+
+impl<C: ChatApi + 'static> Engine<C> {
+    /// The engine with `chat` as its Slack.
+    pub async fn start_with(url: &str, slack: Arc<C>) -> Self {
         let mut config = Config::default();
-        let mut slack = SlackConfig::new("xoxb-test", "secret");
-        slack.announce_channel = Some(ANNOUNCE.into());
-        config.slack = Some(slack);
+        let mut slack_config = SlackConfig::new("xoxb-test", "secret");
+        slack_config.announce_channel = Some(ANNOUNCE.into());
+        config.slack = Some(slack_config);
         let team = TeamConfig {
             name: "payments".into(),
             slack_users: vec!["UDAVE".into(), "UERIN".into()],
@@ -44,7 +52,6 @@ impl Engine {
         };
         config.teams = vec![team];
         let store = store::connect(url).await.expect("store");
-        let slack = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE"]));
         let clock = Arc::new(ManualClock::new());
         let settings = PostmortemSettings { rules: config.rules(), template: None };
         let apis: Vec<Arc<dyn ChatApi>> = vec![slack.clone()];
@@ -53,16 +60,8 @@ impl Engine {
         Self { app, outbox, store, slack }
     }
 
-    pub fn ctx(user: &str, channel: &str) -> Ctx {
-        Ctx {
-            user: UserRef::new(Platform::Slack, user),
-            channel: ChannelRef::new(Platform::Slack, channel),
-            event_id: None,
-        }
-    }
-
     pub async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        self.app.command(&Self::ctx(user, channel), text).await
+        self.app.command(&ctx(user, channel), text).await
     }
 
     /// Delivers until the outbox is empty, waiting out retry delays, within a deadline.
@@ -88,5 +87,14 @@ impl Engine {
             .await
             .expect("store");
         ch.expect("the incident channel was opened").0
+    }
+}
+
+/// Who acts where, on Slack.
+pub fn ctx(user: &str, channel: &str) -> Ctx {
+    Ctx {
+        user: UserRef::new(Platform::Slack, user),
+        channel: ChannelRef::new(Platform::Slack, channel),
+        event_id: None,
     }
 }

@@ -1,0 +1,222 @@
+//! The Slack Web API as a `ChatApi`, through slack-morphism. Slack's errors
+//! are sorted into retry-later (429, 5xx, network), name taken and refused.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use super::render::{MAX_TEXT, mrkdwn, split};
+use crate::chat::{ChatApi, ChatError, Message, OpenedChannel};
+use crate::incident::{Platform, UserRef};
+
+/// Slack takes at most this many users per `conversations.invite`.
+const MAX_INVITE: usize = 1000;
+/// Slack keeps at most this many characters of a topic or purpose.
+const MAX_TOPIC: usize = 250;
+
+pub struct SlackChat {
+    client: SlackHyperClient,
+    token: SlackApiToken,
+}
+
+impl SlackChat {
+    /// `api_base_url` is Slack's (`https://slack.com/api`) or a double's.
+    pub fn new(bot_token: &str, api_base_url: &str) -> Self {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https)
+            .with_slack_api_url(api_base_url.trim_end_matches('/'));
+        Self {
+            client: SlackClient::new(connector),
+            token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
+        }
+    }
+
+    async fn invite_batch(&self, channel: &str, users: &[UserRef]) -> Result<(), SlackClientError> {
+        let req = SlackApiConversationsInviteRequest::new(
+            SlackChannelId::new(channel.into()),
+            users.iter().map(|u| SlackUserId::new(u.id.clone())).collect(),
+        );
+        match self.client.open_session(&self.token).conversations_invite(&req).await {
+            Ok(_) => Ok(()),
+            Err(SlackClientError::ApiError(e)) if e.code == "already_in_channel" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// How a Slack failure should be handled.
+pub fn classify(e: SlackClientError) -> ChatError {
+    match e {
+        SlackClientError::RateLimitError(r) => {
+            ChatError::RateLimited(r.retry_after.unwrap_or(Duration::from_secs(1)))
+        }
+        SlackClientError::ApiError(a) => match a.code.as_str() {
+            "name_taken" => ChatError::NameTaken,
+            "ratelimited" => ChatError::RateLimited(Duration::from_secs(1)),
+            "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
+                ChatError::Unavailable(a.code)
+            }
+            _ => ChatError::Rejected(a.code),
+        },
+        SlackClientError::HttpError(h) if h.status_code.as_u16() == 429 => {
+            ChatError::RateLimited(Duration::from_secs(1))
+        }
+        SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
+            ChatError::Unavailable(format!("HTTP {}", h.status_code))
+        }
+        SlackClientError::HttpError(h) => ChatError::Rejected(format!("HTTP {}", h.status_code)),
+        other => ChatError::Unavailable(other.to_string()),
+    }
+}
+
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[async_trait]
+impl ChatApi for SlackChat {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn open_channel(
+        &self,
+        name: &str,
+        private: bool,
+        topic: &str,
+    ) -> Result<OpenedChannel, ChatError> {
+        let s = self.client.open_session(&self.token);
+        let req = SlackApiConversationsCreateRequest::new(name.into()).with_is_private(private);
+        let created = s.conversations_create(&req).await.map_err(classify)?;
+        let id = created.channel.id.clone();
+        let name = created.channel.name.clone().unwrap_or_else(|| name.to_string());
+        // The channel exists now: a failed topic or purpose must not make a retry create another.
+        let topic = cut(topic, MAX_TOPIC);
+        if let Err(e) = s
+            .conversations_set_topic(&SlackApiConversationsSetTopicRequest::new(
+                id.clone(),
+                topic.clone(),
+            ))
+            .await
+        {
+            tracing::warn!(error = %e, channel = %id, "could not set the topic");
+        }
+        if let Err(e) = s
+            .conversations_set_purpose(&SlackApiConversationsSetPurposeRequest::new(
+                id.clone(),
+                topic,
+            ))
+            .await
+        {
+            tracing::warn!(error = %e, channel = %id, "could not set the purpose");
+        }
+        Ok(OpenedChannel { id: id.to_string(), name })
+    }
+
+    async fn invite(&self, channel: &str, users: &[UserRef]) -> Result<(), ChatError> {
+        let mut refused = Vec::new();
+        for batch in users.chunks(MAX_INVITE) {
+            match self.invite_batch(channel, batch).await {
+                Ok(()) => {}
+                Err(e) => match classify(e) {
+                    // One person Slack will not add must not keep the others out.
+                    ChatError::Rejected(_) if batch.len() > 1 => {
+                        for u in batch {
+                            if let Err(e) =
+                                self.invite_batch(channel, std::slice::from_ref(u)).await
+                            {
+                                match classify(e) {
+                                    ChatError::Rejected(code) => {
+                                        refused.push(format!("{} ({code})", u.id))
+                                    }
+                                    other => return Err(other),
+                                }
+                            }
+                        }
+                    }
+                    ChatError::Rejected(code) => refused.push(format!("{} ({code})", batch[0].id)),
+                    other => return Err(other),
+                },
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(ChatError::Rejected(format!("could not invite {}", refused.join(", "))))
+        }
+    }
+
+    async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), ChatError> {
+        let req = SlackApiConversationsSetTopicRequest::new(channel.into(), cut(topic, MAX_TOPIC));
+        self.client
+            .open_session(&self.token)
+            .conversations_set_topic(&req)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
+        let s = self.client.open_session(&self.token);
+        let mut first = None;
+        for part in split(&mrkdwn(message), MAX_TEXT) {
+            let content = SlackMessageContent::new().with_text(part);
+            let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
+                .with_unfurl_links(false)
+                .with_link_names(false);
+            let posted = s.chat_post_message(&req).await.map_err(classify)?;
+            first.get_or_insert(posted.ts.to_string());
+        }
+        Ok(first.unwrap_or_default())
+    }
+
+    async fn pin(&self, channel: &str, message_id: &str) -> Result<(), ChatError> {
+        let req = SlackApiPinsAddRequest::new(channel.into(), SlackTs::new(message_id.into()));
+        match self.client.open_session(&self.token).pins_add(&req).await {
+            Ok(_) => Ok(()),
+            Err(SlackClientError::ApiError(e)) if e.code == "already_pinned" => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn upload(
+        &self,
+        channel: &str,
+        filename: &str,
+        title: &str,
+        content: &str,
+    ) -> Result<(), ChatError> {
+        let s = self.client.open_session(&self.token);
+        let bytes = content.as_bytes().to_vec();
+        let ticket = s
+            .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
+                filename.into(),
+                bytes.len(),
+            ))
+            .await
+            .map_err(classify)?;
+        let upload =
+            SlackApiFilesUploadViaUrlRequest::new(ticket.upload_url, bytes, "text/markdown".into());
+        s.files_upload_via_url(&upload).await.map_err(classify)?;
+        let file = SlackApiFilesComplete::new(ticket.file_id).with_title(title.into());
+        let done = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
+            .with_channel_id(channel.into());
+        s.files_complete_upload_external(&done).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn archive(&self, channel: &str) -> Result<(), ChatError> {
+        let req = SlackApiConversationsArchiveRequest::new(channel.into());
+        match self.client.open_session(&self.token).conversations_archive(&req).await {
+            Ok(_) => Ok(()),
+            Err(SlackClientError::ApiError(e)) if e.code == "already_archived" => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Slack: request verification and rendering. The Web API client, the
+//! endpoints and Socket Mode build on these.
+
+pub mod client;
+pub mod render;
+pub mod verify;

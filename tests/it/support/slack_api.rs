@@ -1,0 +1,336 @@
+//! A local double of the Slack Web API on 127.0.0.1: keeps channels, members,
+//! messages, pins and files; answers with Slack's shapes and errors; checks
+//! every call against the official spec (../shared/specs) when it is present.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use serde_json::{Map, Value, json};
+
+/// Methods the 2020 spec predates; their docs are followed instead.
+const NEWER_THAN_SPEC: &[&str] = &["files.getUploadURLExternal", "files.completeUploadExternal"];
+
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// An HTTP status with no Slack body (5xx from a load balancer).
+    Status(u16),
+    /// 429 with Retry-After in seconds.
+    RateLimited(u64),
+    /// `{"ok": false, "error": code}`.
+    Api(&'static str),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    pub name: String,
+    pub private: bool,
+    pub topic: String,
+    pub purpose: String,
+    pub members: Vec<String>,
+    pub messages: Vec<(String, String)>,
+    pub pins: Vec<String>,
+    pub archived: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct File {
+    pub title: String,
+    pub channel: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Workspace {
+    channels: BTreeMap<String, Channel>,
+    files: BTreeMap<String, File>,
+    /// Users that exist; inviting anyone else fails with user_not_found.
+    users: BTreeSet<String>,
+    failures: BTreeMap<String, VecDeque<Failure>>,
+    violations: Vec<String>,
+    calls: Vec<String>,
+    next: u64,
+}
+
+#[derive(Clone)]
+pub struct SlackApi {
+    pub addr: SocketAddr,
+    ws: Arc<Mutex<Workspace>>,
+}
+
+struct Shared {
+    ws: Arc<Mutex<Workspace>>,
+    spec: Option<Value>,
+    addr: SocketAddr,
+}
+
+impl SlackApi {
+    /// Starts the double with these channels (id → name) and users.
+    pub async fn start(channels: &[(&str, &str)], users: &[&str]) -> Self {
+        let mut ws = Workspace::default();
+        for (id, name) in channels {
+            ws.channels
+                .insert(id.to_string(), Channel { name: name.to_string(), ..Default::default() });
+        }
+        ws.users = users.iter().map(|u| u.to_string()).collect();
+        let ws = Arc::new(Mutex::new(ws));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let spec_path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/slack-web-openapi-v2.json");
+        let spec = std::fs::read(spec_path)
+            .ok()
+            .map(|b| serde_json::from_slice(&b).expect("spec is JSON"));
+        let shared = Arc::new(Shared { ws: ws.clone(), spec, addr });
+        let app = Router::new()
+            .route("/api/{method}", any(api))
+            .route("/upload/{file}", post(upload))
+            .with_state(shared);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, ws }
+    }
+
+    /// What the bot's `api_base_url` should be.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    pub fn fail(&self, method: &str, failures: impl IntoIterator<Item = Failure>) {
+        self.ws.lock().unwrap().failures.entry(method.into()).or_default().extend(failures);
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.ws.lock().unwrap().channels.get(id).cloned()
+    }
+
+    pub fn channel_named(&self, name: &str) -> Option<(String, Channel)> {
+        let ws = self.ws.lock().unwrap();
+        ws.channels.iter().find(|(_, c)| c.name == name).map(|(id, c)| (id.clone(), c.clone()))
+    }
+
+    pub fn texts(&self, id: &str) -> Vec<String> {
+        self.channel(id)
+            .map(|c| c.messages.into_iter().map(|(_, t)| t).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn files(&self) -> Vec<File> {
+        self.ws.lock().unwrap().files.values().cloned().collect()
+    }
+
+    pub fn calls(&self, method: &str) -> usize {
+        self.ws.lock().unwrap().calls.iter().filter(|c| *c == method).count()
+    }
+
+    /// Spec violations seen so far; tests assert there are none.
+    pub fn violations(&self) -> Vec<String> {
+        self.ws.lock().unwrap().violations.clone()
+    }
+}
+
+fn ok(mut body: Value) -> Response {
+    body["ok"] = json!(true);
+    axum::Json(body).into_response()
+}
+
+fn error(code: &str) -> Response {
+    axum::Json(json!({"ok": false, "error": code})).into_response()
+}
+
+/// Query, form and JSON parameters, merged.
+fn params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut form = |s: &str| {
+        for (k, v) in url::form_urlencoded::parse(s.as_bytes()) {
+            out.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    };
+    if let Some(q) = query {
+        form(q);
+    }
+    let ctype = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctype.starts_with("application/x-www-form-urlencoded") {
+        form(std::str::from_utf8(body).unwrap_or(""));
+    } else if ctype.starts_with("application/json")
+        && let Ok(Value::Object(m)) = serde_json::from_slice(body)
+    {
+        out.extend(m);
+    }
+    out
+}
+
+fn check_spec(spec: &Value, method: &str, p: &Map<String, Value>, authed: bool) -> Option<String> {
+    if NEWER_THAN_SPEC.contains(&method) {
+        return None;
+    }
+    let Some(ops) = spec["paths"].get(format!("/{method}")) else {
+        return Some(format!("{method}: no such method in the Web API spec"));
+    };
+    for op in ops.as_object().into_iter().flat_map(|o| o.values()) {
+        for param in op["parameters"].as_array().into_iter().flatten() {
+            if param["required"] != json!(true) {
+                continue;
+            }
+            let name = param["name"].as_str().unwrap_or("");
+            let present = if name == "token" {
+                authed || p.contains_key("token")
+            } else {
+                p.contains_key(name)
+            };
+            if !present {
+                return Some(format!("{method}: required argument {name} missing"));
+            }
+        }
+    }
+    None
+}
+
+fn str_param<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
+    p.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+async fn api(
+    State(s): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = params(query.as_deref(), &headers, &body);
+    let authed = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer xoxb-"));
+    let mut ws = s.ws.lock().unwrap();
+    ws.calls.push(method.clone());
+    if !authed {
+        ws.violations.push(format!("{method}: no bot token sent"));
+        return error("not_authed");
+    }
+    if let Some(v) = s.spec.as_ref().and_then(|spec| check_spec(spec, &method, &p, authed)) {
+        ws.violations.push(v);
+        return error("invalid_arguments");
+    }
+    if let Some(f) = ws.failures.get_mut(&method).and_then(VecDeque::pop_front) {
+        return match f {
+            Failure::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+            Failure::RateLimited(secs) => {
+                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "")
+                    .into_response()
+            }
+            Failure::Api(code) => error(code),
+        };
+    }
+    ws.next += 1;
+    let n = ws.next;
+    let channel_id = str_param(&p, "channel").to_string();
+    match method.as_str() {
+        "conversations.create" => {
+            let name = str_param(&p, "name").to_string();
+            if ws.channels.values().any(|c| c.name == name) {
+                return error("name_taken");
+            }
+            let private = p.get("is_private").is_some_and(|v| v == &json!(true) || v == "true");
+            let id = format!("C{n:08}");
+            ws.channels
+                .insert(id.clone(), Channel { name: name.clone(), private, ..Default::default() });
+            ok(
+                json!({"channel": {"id": id, "name": name, "created": 1_700_000_000 + n, "is_private": private}}),
+            )
+        }
+        "conversations.setTopic"
+        | "conversations.setPurpose"
+        | "conversations.invite"
+        | "pins.add"
+        | "conversations.archive"
+        | "chat.postMessage" => {
+            let Some(ch) = ws.channels.get_mut(&channel_id) else {
+                return error("channel_not_found");
+            };
+            if ch.archived {
+                return error("is_archived");
+            }
+            match method.as_str() {
+                "conversations.setTopic" => ch.topic = str_param(&p, "topic").into(),
+                "conversations.setPurpose" => ch.purpose = str_param(&p, "purpose").into(),
+                "pins.add" => ch.pins.push(str_param(&p, "timestamp").into()),
+                "conversations.archive" => ch.archived = true,
+                "chat.postMessage" => {
+                    let ts = format!("1700000000.{n:06}");
+                    ch.messages.push((ts.clone(), str_param(&p, "text").into()));
+                    return ok(
+                        json!({"channel": channel_id, "ts": ts, "message": {"ts": ts, "text": str_param(&p, "text")}}),
+                    );
+                }
+                _ => {
+                    let users: Vec<String> = match p.get("users") {
+                        Some(Value::Array(a)) => {
+                            a.iter().filter_map(|v| v.as_str().map(String::from)).collect()
+                        }
+                        Some(Value::String(s)) => s.split(',').map(String::from).collect(),
+                        _ => vec![],
+                    };
+                    let known = ws.users.clone();
+                    let ch = ws.channels.get_mut(&channel_id).unwrap();
+                    if users.iter().any(|u| !known.contains(u)) {
+                        return error("user_not_found");
+                    }
+                    if users.iter().all(|u| ch.members.contains(u)) {
+                        return error("already_in_channel");
+                    }
+                    for u in users {
+                        if !ch.members.contains(&u) {
+                            ch.members.push(u);
+                        }
+                    }
+                }
+            }
+            ok(json!({"channel": {"id": channel_id, "created": 1_700_000_000}}))
+        }
+        "files.getUploadURLExternal" => {
+            let id = format!("F{n:08}");
+            ws.files.insert(id.clone(), File::default());
+            ok(json!({"upload_url": format!("http://{}/upload/{id}", s.addr), "file_id": id}))
+        }
+        "files.completeUploadExternal" => {
+            let files = p.get("files").cloned().unwrap_or_default();
+            let files: Vec<Value> = match files {
+                Value::String(s) => serde_json::from_str(&s).unwrap_or_default(),
+                Value::Array(a) => a,
+                _ => vec![],
+            };
+            let target = str_param(&p, "channel_id").to_string();
+            if !ws.channels.contains_key(&target) {
+                return error("channel_not_found");
+            }
+            for f in &files {
+                let id = f["id"].as_str().unwrap_or("");
+                let Some(file) = ws.files.get_mut(id) else { return error("file_not_found") };
+                file.title = f["title"].as_str().unwrap_or("").into();
+                file.channel = target.clone();
+            }
+            ok(json!({"files": files}))
+        }
+        other => {
+            ws.violations.push(format!("{other}: the double does not implement this method"));
+            error("unknown_method")
+        }
+    }
+}
+
+async fn upload(State(s): State<Arc<Shared>>, Path(file): Path<String>, body: Bytes) -> Response {
+    let mut ws = s.ws.lock().unwrap();
+    match ws.files.get_mut(&file) {
+        Some(f) => {
+            f.content = body.to_vec();
+            (StatusCode::OK, "OK - uploaded").into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
