@@ -2,6 +2,7 @@
 //! endpoints mount here as adapters are enabled.
 
 mod pages;
+pub mod slack;
 
 use std::sync::Arc;
 
@@ -10,8 +11,12 @@ use axum::routing::get;
 use tokio::sync::watch;
 use tracing::info;
 
+use crate::app::{App, SystemClock};
+use crate::chat::ChatApi;
+use crate::chat::slack::client::SlackChat;
 use crate::cli::{CliError, CliResult, open_store, outbox};
 use crate::config::Config;
+use crate::incident::Platform;
 use crate::outbox::Outbox;
 use crate::store::Store;
 
@@ -20,14 +25,20 @@ use crate::store::Store;
 pub struct ServerState {
     pub store: Arc<dyn Store>,
     pub outbox: Outbox,
+    pub app: Arc<App>,
+    /// Present when the `[slack]` section is.
+    pub slack: Option<Arc<slack::SlackState>>,
 }
 
 pub fn router(state: ServerState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(pages::healthz))
         .route("/metrics", get(pages::metrics))
-        .route("/status", get(pages::status))
-        .with_state(state)
+        .route("/status", get(pages::status));
+    if state.slack.is_some() {
+        router = router.merge(slack::routes());
+    }
+    router.with_state(state)
 }
 
 /// A running server: its address, and how to stop it.
@@ -54,7 +65,18 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, CliError> {
     let started = std::time::Instant::now();
     let store = open_store(&config).await?;
-    let apis = Vec::new();
+    let mut apis: Vec<Arc<dyn ChatApi>> = Vec::new();
+    let mut platforms = Vec::new();
+    let slack = config.slack.as_ref().map(|c| {
+        let chat = Arc::new(SlackChat::new(&c.bot_token, &c.api_base_url));
+        apis.push(chat.clone());
+        platforms.push(Platform::Slack);
+        Arc::new(slack::SlackState {
+            signing_secret: c.signing_secret.clone(),
+            chat,
+            reaction: c.timeline_reaction.clone(),
+        })
+    });
     if config.slack.is_none() && config.discord.is_none() {
         info!(
             "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
@@ -71,7 +93,10 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
-    let app = router(ServerState { store: store.clone(), outbox });
+    let app = App::new(store.clone(), &config, &platforms, Arc::new(SystemClock))
+        .with_outbox_notifier(outbox.notifier());
+    let state = ServerState { store: store.clone(), outbox, app: Arc::new(app), slack };
+    let app = router(state);
     let mut http_stop = stop_rx;
     let http = tokio::spawn(async move {
         axum::serve(listener, app)

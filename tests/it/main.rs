@@ -6,4 +6,5 @@ mod console;
 mod flow;
 mod server;
 mod slack;
+mod slack_http;
 mod store;

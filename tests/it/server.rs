@@ -3,21 +3,9 @@
 use tocsin::app::{App, SystemClock};
 use tocsin::config::Config;
 use tocsin::incident::{ChannelRef, Platform, UserRef};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::db::on_both_backends;
-
-/// A plain HTTP/1.1 GET; returns the status code and the body.
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    conn.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    conn.read_to_string(&mut raw).await.unwrap();
-    let status = raw[9..12].parse().expect("status code");
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
+use crate::support::http::get;
 
 on_both_backends! {
     async fn the_server_reports_health_metrics_and_only_public_incidents(db: &TestDb) {

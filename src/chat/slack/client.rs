@@ -50,6 +50,78 @@ impl SlackChat {
     }
 }
 
+/// A message as Slack shows it now, for the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedMessage {
+    pub user: String,
+    pub text: String,
+    /// Links to the files attached to it.
+    pub files: Vec<String>,
+}
+
+impl SlackChat {
+    /// Fetches one message by its ts; thread replies too (`conversations.replies`
+    /// narrowed to that ts). `Ok(None)` when Slack has no such message.
+    pub async fn fetch_message(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<FetchedMessage>, ChatError> {
+        let req = SlackApiConversationsRepliesRequest::new(channel.into(), SlackTs::new(ts.into()))
+            .with_latest(SlackTs::new(ts.into()))
+            .with_oldest(SlackTs::new(ts.into()))
+            .with_inclusive(true)
+            .with_limit(1);
+        let found = match self.client.open_session(&self.token).conversations_replies(&req).await {
+            Ok(found) => found,
+            Err(SlackClientError::ApiError(e))
+                if e.code == "thread_not_found" || e.code == "message_not_found" =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let Some(m) = found.messages.into_iter().find(|m| m.origin.ts.to_string() == ts) else {
+            return Ok(None);
+        };
+        let files = m
+            .content
+            .files
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| f.permalink.or(f.url_private).map(|u| u.to_string()))
+            .collect();
+        Ok(Some(FetchedMessage {
+            user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
+            text: m.content.text.unwrap_or_default(),
+            files,
+        }))
+    }
+
+    /// Answers the person behind an interaction through its response_url
+    /// (ephemeral by default).
+    pub async fn respond(&self, response_url: &str, text: String) -> Result<(), ChatError> {
+        let url = url::Url::parse(response_url)
+            .map_err(|e| ChatError::Rejected(format!("bad response_url: {e}")))?;
+        let req =
+            SlackApiPostWebhookMessageRequest::new(SlackMessageContent::new().with_text(text));
+        self.client.respond_to_event(&SlackResponseUrl::new(url), &req).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// A link to the message; `None` when Slack will not give one.
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Option<String> {
+        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), SlackTs::new(ts.into()));
+        match self.client.open_session(&self.token).chat_get_permalink(&req).await {
+            Ok(r) => Some(r.permalink.to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, channel, ts, "no permalink for a flagged message");
+                None
+            }
+        }
+    }
+}
+
 /// How a Slack failure should be handled.
 pub fn classify(e: SlackClientError) -> ChatError {
     match e {

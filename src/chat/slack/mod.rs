@@ -2,5 +2,6 @@
 //! endpoints and Socket Mode build on these.
 
 pub mod client;
+pub mod events;
 pub mod render;
 pub mod verify;

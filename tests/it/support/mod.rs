@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod db;
 pub mod engine;
+pub mod http;
 pub mod slack_api;
 
 use std::time::{Duration, Instant};

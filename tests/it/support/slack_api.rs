@@ -34,7 +34,8 @@ pub struct Channel {
     pub topic: String,
     pub purpose: String,
     pub members: Vec<String>,
-    pub messages: Vec<(String, String)>,
+    /// (ts, text, user, thread_ts)
+    pub messages: Vec<(String, String, String, Option<String>)>,
     pub pins: Vec<String>,
     pub archived: bool,
 }
@@ -55,6 +56,7 @@ struct Workspace {
     failures: BTreeMap<String, VecDeque<Failure>>,
     violations: Vec<String>,
     calls: Vec<String>,
+    responses: Vec<String>,
     next: u64,
 }
 
@@ -91,6 +93,7 @@ impl SlackApi {
         let app = Router::new()
             .route("/api/{method}", any(api))
             .route("/upload/{file}", post(upload))
+            .route("/respond/{id}", post(respond))
             .with_state(shared);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { addr, ws }
@@ -115,9 +118,33 @@ impl SlackApi {
     }
 
     pub fn texts(&self, id: &str) -> Vec<String> {
-        self.channel(id)
-            .map(|c| c.messages.into_iter().map(|(_, t)| t).collect())
-            .unwrap_or_default()
+        self.channel(id).map(|c| c.messages.into_iter().map(|m| m.1).collect()).unwrap_or_default()
+    }
+
+    /// Someone posts in a channel (in a thread when `thread` is given); returns the ts.
+    pub fn say(&self, channel: &str, user: &str, text: &str, thread: Option<&str>) -> String {
+        let mut ws = self.ws.lock().unwrap();
+        ws.next += 1;
+        let ts = format!("1700000000.{:06}", ws.next);
+        let ch = ws.channels.get_mut(channel).expect("channel exists");
+        ch.messages.push((ts.clone(), text.into(), user.into(), thread.map(String::from)));
+        ts
+    }
+
+    /// Someone edits a message.
+    pub fn edit(&self, channel: &str, ts: &str, text: &str) {
+        let mut ws = self.ws.lock().unwrap();
+        let ch = ws.channels.get_mut(channel).expect("channel exists");
+        ch.messages.iter_mut().find(|m| m.0 == ts).expect("message exists").1 = text.into();
+    }
+
+    /// What was posted to response_urls.
+    pub fn responses(&self) -> Vec<String> {
+        self.ws.lock().unwrap().responses.clone()
+    }
+
+    pub fn response_url(&self) -> String {
+        format!("http://{}/respond/1", self.addr)
     }
 
     pub fn files(&self) -> Vec<File> {
@@ -263,7 +290,12 @@ async fn api(
                 "conversations.archive" => ch.archived = true,
                 "chat.postMessage" => {
                     let ts = format!("1700000000.{n:06}");
-                    ch.messages.push((ts.clone(), str_param(&p, "text").into()));
+                    ch.messages.push((
+                        ts.clone(),
+                        str_param(&p, "text").into(),
+                        "UTOCSIN".into(),
+                        None,
+                    ));
                     return ok(
                         json!({"channel": channel_id, "ts": ts, "message": {"ts": ts, "text": str_param(&p, "text")}}),
                     );
@@ -292,6 +324,26 @@ async fn api(
                 }
             }
             ok(json!({"channel": {"id": channel_id, "created": 1_700_000_000}}))
+        }
+        "conversations.replies" => {
+            let Some(ch) = ws.channels.get(&channel_id) else { return error("channel_not_found") };
+            let ts = str_param(&p, "ts");
+            let found: Vec<Value> = ch
+                .messages
+                .iter()
+                .filter(|m| m.0 == ts || m.3.as_deref() == Some(ts))
+                .map(|m| json!({"type": "message", "ts": m.0, "text": m.1, "user": m.2, "thread_ts": m.3}))
+                .collect();
+            if found.is_empty() {
+                return error("thread_not_found");
+            }
+            ok(json!({"messages": found, "has_more": false}))
+        }
+        "chat.getPermalink" => {
+            let ts = str_param(&p, "message_ts").replace('.', "");
+            ok(
+                json!({"channel": channel_id, "permalink": format!("https://tocsin-test.slack.com/archives/{channel_id}/p{ts}")}),
+            )
         }
         "files.getUploadURLExternal" => {
             let id = format!("F{n:08}");
@@ -333,4 +385,10 @@ async fn upload(State(s): State<Arc<Shared>>, Path(file): Path<String>, body: By
         }
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+async fn respond(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let text: Value = serde_json::from_slice(&body).unwrap_or_default();
+    s.ws.lock().unwrap().responses.push(text["text"].as_str().unwrap_or("").to_string());
+    ok(json!({}))
 }

@@ -1,0 +1,263 @@
+//! What Slack sends, parsed into what tocsin acts on: slash commands (form),
+//! the "Add to timeline" message shortcut (form with a JSON payload) and
+//! Events API callbacks (JSON). Parsing never panics; bad input is an error.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use crate::incident::{Platform, UserRef};
+
+/// The message shortcut's callback id, as in the app manifest.
+pub const SHORTCUT_CALLBACK: &str = "add_to_timeline";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Command {
+        user: UserRef,
+        channel: String,
+        text: String,
+    },
+    UrlVerification {
+        challenge: String,
+    },
+    /// The "Add to timeline" shortcut on a message.
+    Shortcut {
+        user: UserRef,
+        channel: String,
+        ts: String,
+        author: String,
+        text: String,
+        files: Vec<String>,
+        response_url: Option<String>,
+    },
+    ReactionAdded {
+        event_id: String,
+        user: String,
+        channel: String,
+        ts: String,
+        reaction: String,
+    },
+    ReactionRemoved {
+        event_id: String,
+        user: String,
+        channel: String,
+        ts: String,
+        reaction: String,
+    },
+    MessageChanged {
+        event_id: String,
+        channel: String,
+        ts: String,
+        text: String,
+    },
+    MessageDeleted {
+        event_id: String,
+        channel: String,
+        ts: String,
+    },
+    /// Understood, and nothing to do.
+    Ignored,
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn s(v: &Value, path: &[&str]) -> Option<String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().map(str::to_string)
+}
+
+/// A slash command's form body.
+pub fn parse_command(body: &[u8]) -> Result<Inbound, String> {
+    let f = form(body);
+    let need =
+        |k: &str| field(&f, k).map(str::to_string).ok_or_else(|| format!("the command has no {k}"));
+    let user_id = need("user_id")?;
+    let mut user = UserRef::new(Platform::Slack, user_id);
+    user.name = field(&f, "user_name").filter(|n| !n.is_empty()).map(str::to_string);
+    Ok(Inbound::Command {
+        user,
+        channel: need("channel_id")?,
+        text: field(&f, "text").unwrap_or("").to_string(),
+    })
+}
+
+/// An interaction's form body (`payload=<json>`).
+pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
+    let f = form(body);
+    let payload = field(&f, "payload").ok_or("the interaction has no payload")?;
+    let v: Value =
+        serde_json::from_str(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    let kind = s(&v, &["type"]).unwrap_or_default();
+    if kind != "message_action" || s(&v, &["callback_id"]).as_deref() != Some(SHORTCUT_CALLBACK) {
+        return Ok(Inbound::Ignored);
+    }
+    let user_id = s(&v, &["user", "id"]).ok_or("the shortcut has no user")?;
+    let mut user = UserRef::new(Platform::Slack, user_id);
+    user.name = s(&v, &["user", "username"]).or_else(|| s(&v, &["user", "name"]));
+    let files = v["message"]["files"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .filter_map(|f| s(f, &["permalink"]).or_else(|| s(f, &["url_private"])))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Inbound::Shortcut {
+        user,
+        channel: s(&v, &["channel", "id"]).ok_or("the shortcut has no channel")?,
+        ts: s(&v, &["message", "ts"])
+            .or_else(|| s(&v, &["message_ts"]))
+            .ok_or("the shortcut has no message")?,
+        author: s(&v, &["message", "user"]).unwrap_or_default(),
+        text: s(&v, &["message", "text"]).unwrap_or_default(),
+        files,
+        response_url: s(&v, &["response_url"]),
+    })
+}
+
+/// An Events API body.
+pub fn parse_event(body: &[u8]) -> Result<Inbound, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the event is not JSON: {e}"))?;
+    match s(&v, &["type"]).as_deref() {
+        Some("url_verification") => {
+            Ok(Inbound::UrlVerification { challenge: s(&v, &["challenge"]).ok_or("no challenge")? })
+        }
+        Some("event_callback") => {
+            let event_id = s(&v, &["event_id"]).ok_or("the event has no event_id")?;
+            let e = &v["event"];
+            let get = |path: &[&str], what: &str| {
+                s(e, path).ok_or_else(|| format!("the event has no {what}"))
+            };
+            match (s(e, &["type"]).as_deref(), s(e, &["subtype"]).as_deref()) {
+                (Some(t @ ("reaction_added" | "reaction_removed")), _) => {
+                    if s(e, &["item", "type"]).as_deref() != Some("message") {
+                        return Ok(Inbound::Ignored);
+                    }
+                    let (user, reaction) =
+                        (get(&["user"], "user")?, get(&["reaction"], "reaction")?);
+                    let (channel, ts) =
+                        (get(&["item", "channel"], "channel")?, get(&["item", "ts"], "ts")?);
+                    Ok(if t == "reaction_added" {
+                        Inbound::ReactionAdded { event_id, user, channel, ts, reaction }
+                    } else {
+                        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction }
+                    })
+                }
+                (Some("message"), Some("message_changed")) => Ok(Inbound::MessageChanged {
+                    event_id,
+                    channel: get(&["channel"], "channel")?,
+                    ts: get(&["message", "ts"], "message ts")?,
+                    text: s(e, &["message", "text"]).unwrap_or_default(),
+                }),
+                (Some("message"), Some("message_deleted")) => Ok(Inbound::MessageDeleted {
+                    event_id,
+                    channel: get(&["channel"], "channel")?,
+                    ts: get(&["deleted_ts"], "deleted_ts")?,
+                }),
+                _ => Ok(Inbound::Ignored),
+            }
+        }
+        _ => Ok(Inbound::Ignored),
+    }
+}
+
+/// A Slack ts (`1700000000.000900`) as a time.
+pub fn ts_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let micros: u32 = format!("{micros:0<6}").get(..6)?.parse().ok()?;
+    Utc.timestamp_opt(secs, micros * 1000).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_slash_command_form_is_understood() {
+        let body = b"team_id=T1&channel_id=C42&user_id=U7&user_name=alice&command=%2Fincident&text=declare+SEV2+Checkout+%3C%21channel%3E";
+        assert_eq!(
+            parse_command(body).unwrap(),
+            Inbound::Command {
+                user: UserRef::named(Platform::Slack, "U7", "alice"),
+                channel: "C42".into(),
+                text: "declare SEV2 Checkout <!channel>".into()
+            }
+        );
+        assert_eq!(parse_command(b"text=list").unwrap_err(), "the command has no user_id");
+    }
+
+    #[test]
+    fn reaction_and_message_events_are_understood() {
+        let added = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added","user":"U2","reaction":"pushpin","item":{"type":"message","channel":"C1","ts":"1700000000.000100"},"event_ts":"1"}}"#;
+        assert_eq!(
+            parse_event(added).unwrap(),
+            Inbound::ReactionAdded {
+                event_id: "Ev1".into(),
+                user: "U2".into(),
+                channel: "C1".into(),
+                ts: "1700000000.000100".into(),
+                reaction: "pushpin".into()
+            }
+        );
+        let changed = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"new"}}}"#;
+        assert_eq!(
+            parse_event(changed).unwrap(),
+            Inbound::MessageChanged {
+                event_id: "Ev2".into(),
+                channel: "C1".into(),
+                ts: "1.2".into(),
+                text: "new".into()
+            }
+        );
+        let deleted = br#"{"type":"event_callback","event_id":"Ev3","event":{"type":"message","subtype":"message_deleted","channel":"C1","deleted_ts":"1.2"}}"#;
+        assert_eq!(
+            parse_event(deleted).unwrap(),
+            Inbound::MessageDeleted {
+                event_id: "Ev3".into(),
+                channel: "C1".into(),
+                ts: "1.2".into()
+            }
+        );
+        let plain = br#"{"type":"event_callback","event_id":"Ev4","event":{"type":"message","channel":"C1","ts":"1.3","text":"hi"}}"#;
+        assert_eq!(parse_event(plain).unwrap(), Inbound::Ignored);
+        assert_eq!(
+            parse_event(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
+            Inbound::UrlVerification { challenge: "abc".into() }
+        );
+    }
+
+    #[test]
+    fn a_ts_is_the_messages_own_time() {
+        let t = ts_time("1700000000.000900").unwrap();
+        assert_eq!(t.timestamp(), 1_700_000_000);
+        assert_eq!(t.timestamp_subsec_micros(), 900);
+        assert_eq!(ts_time("nonsense"), None);
+        assert_eq!(ts_time("1.x"), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Arbitrary bytes give an error or a value, never a panic.
+        #[test]
+        fn the_parsers_never_panic_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_command(&body);
+            let _ = parse_interaction(&body);
+            let _ = parse_event(&body);
+            if let Ok(text) = std::str::from_utf8(&body) {
+                let _ = ts_time(text);
+            }
+        }
+    }
+}

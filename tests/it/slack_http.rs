@@ -1,0 +1,221 @@
+//! Slack end to end: signed HTTP requests into `tocsin serve`, the real
+//! slack-morphism client out to the Slack double.
+
+use std::time::Duration;
+
+use tocsin::chat::slack::verify::sign;
+use tocsin::config::{Config, SlackConfig};
+use tocsin::incident::{EntryState, IncidentId, MessageKey, Platform};
+
+use crate::support::db::on_both_backends;
+use crate::support::eventually;
+use crate::support::http::request;
+use crate::support::slack_api::SlackApi;
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+struct Bot {
+    server: tocsin::server::Running,
+    slack: SlackApi,
+    store: std::sync::Arc<dyn tocsin::store::Store>,
+}
+
+impl Bot {
+    async fn start(url: &str) -> Self {
+        let slack = SlackApi::start(
+            &[("CGENERAL", "general"), ("CANNOUNCE", "announce"), ("CSTAKE", "stakeholders")],
+            &["UALICE", "UBOB", "UCAROL"],
+        )
+        .await;
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".into();
+        config.database.url = url.into();
+        let mut sc = SlackConfig::new("xoxb-test-token", SECRET);
+        sc.api_base_url = slack.base_url();
+        sc.announce_channel = Some("CANNOUNCE".into());
+        config.slack = Some(sc);
+        let server = tocsin::server::start(config).await.expect("server starts");
+        let store = tocsin::store::connect(url).await.unwrap();
+        Self { server, slack, store }
+    }
+
+    /// Posts `body` to `path`, signed at `ts` with `secret`.
+    async fn post_signed(
+        &self,
+        path: &str,
+        ctype: &str,
+        body: &str,
+        ts: i64,
+        secret: &str,
+    ) -> (u16, String) {
+        let ts = ts.to_string();
+        let headers = [
+            ("Content-Type", ctype.to_string()),
+            ("X-Slack-Request-Timestamp", ts.clone()),
+            ("X-Slack-Signature", sign(secret, &ts, body.as_bytes())),
+        ];
+        request(self.server.addr, "POST", path, &headers, body.as_bytes()).await
+    }
+
+    async fn post(&self, path: &str, ctype: &str, body: &str) -> (u16, String) {
+        self.post_signed(path, ctype, body, chrono::Utc::now().timestamp(), SECRET).await
+    }
+
+    async fn command(&self, user: &str, channel: &str, text: &str) -> String {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("command", "/incident"),
+                ("user_id", user),
+                ("user_name", &user.to_lowercase()),
+                ("channel_id", channel),
+                ("text", text),
+                ("team_id", "T1"),
+            ])
+            .finish();
+        let (status, reply) =
+            self.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
+        assert_eq!(status, 200, "{reply}");
+        let v: serde_json::Value = serde_json::from_str(&reply).expect("JSON reply");
+        assert_eq!(v["response_type"], "ephemeral");
+        v["text"].as_str().unwrap().to_string()
+    }
+
+    async fn event(&self, event_id: &str, event: serde_json::Value, retry: Option<u32>) -> u16 {
+        let body = serde_json::json!({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id, "event_time": 1700000000, "event": event}).to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_string()),
+            ("X-Slack-Request-Timestamp", ts.clone()),
+            ("X-Slack-Signature", sign(SECRET, &ts, body.as_bytes())),
+        ];
+        if let Some(n) = retry {
+            headers.push(("X-Slack-Retry-Num", n.to_string()));
+        }
+        request(self.server.addr, "POST", "/slack/events", &headers, body.as_bytes()).await.0
+    }
+
+    async fn reaction(
+        &self,
+        event_id: &str,
+        kind: &str,
+        user: &str,
+        channel: &str,
+        ts: &str,
+    ) -> u16 {
+        let e = serde_json::json!({"type": kind, "user": user, "reaction": "pushpin", "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": ts});
+        self.event(event_id, e, None).await
+    }
+
+    async fn entry(&self, channel: &str, ts: &str) -> Option<tocsin::incident::TimelineEntry> {
+        let key =
+            MessageKey { platform: Platform::Slack, channel: channel.into(), message: ts.into() };
+        self.store.entry(&key).await.unwrap().map(|v| v.value)
+    }
+
+    async fn settled(&self) {
+        let store = self.store.clone();
+        eventually("the outbox to drain", Duration::from_secs(20), || {
+            let store = store.clone();
+            async move { store.outbox_stats().await.unwrap().pending == 0 }
+        })
+        .await;
+    }
+}
+
+on_both_backends! {
+    async fn unsigned_forged_and_stale_slack_requests_get_401_and_change_nothing(db: &TestDb) {
+        let bot = Bot::start(&db.url).await;
+        let body = "command=%2Fincident&user_id=UALICE&channel_id=CGENERAL&text=declare+SEV1+Fake";
+        let form = "application/x-www-form-urlencoded";
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(bot.post_signed("/slack/commands", form, body, now, "not-the-secret").await.0, 401);
+        assert_eq!(bot.post_signed("/slack/commands", form, body, now - 301, SECRET).await.0, 401);
+        let (status, _) = request(bot.server.addr, "POST", "/slack/commands", &[("Content-Type", form.into())], body.as_bytes()).await;
+        assert_eq!(status, 401);
+        assert_eq!(bot.post_signed("/slack/events", "application/json", "{}", now, "x").await.0, 401);
+        assert!(bot.store.incidents(true).await.unwrap().is_empty(), "nothing was declared");
+        let (status, body) = bot.post("/slack/events", "application/json", r#"{"type":"url_verification","challenge":"c-123"}"#).await;
+        assert_eq!((status, body.as_str()), (200, r#"{"challenge":"c-123"}"#));
+        assert_eq!(bot.post("/slack/events", "application/json", "not json").await.0, 400);
+        bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn a_whole_incident_runs_through_signed_slack_requests(db: &TestDb) {
+        let bot = Bot::start(&db.url).await;
+        let slack = &bot.slack;
+        assert!(bot.command("USAM", "CSTAKE", "subscribe --min-severity SEV2").await.starts_with("This channel now follows"));
+        let reply = bot.command("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        assert_eq!(reply, "Declared INC-1 (SEV2) → #inc-1-checkout-failing");
+        bot.settled().await;
+        let (ch, _) = slack.channel_named("inc-1-checkout-failing").expect("channel created");
+        assert!(bot.command("UALICE", &ch, "role scribe <@UCAROL|carol>").await.contains("is now Scribe of INC-1"));
+        assert!(bot.command("UALICE", &ch, "invite <@UBOB|bob>").await.starts_with("Invited"));
+
+        // People talk; one reply is in a thread.
+        let m1 = slack.say(&ch, "UBOB", "error rate 30% on checkout", None);
+        let m2 = slack.say(&ch, "UCAROL", "deploy 4.2 went out at 13:58", None);
+        let m3 = slack.say(&ch, "UBOB", "rolling back to 4.1", Some(&m2));
+
+        // A reaction, Slack's retry of it, and a second person's reaction: one entry.
+        assert_eq!(bot.reaction("Ev1", "reaction_added", "UCAROL", &ch, &m1).await, 200);
+        assert_eq!(bot.reaction("Ev1", "reaction_added", "UCAROL", &ch, &m1).await, 200);
+        assert_eq!(bot.event("Ev1", serde_json::json!({"type": "reaction_added", "user": "UCAROL", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": m1}}), Some(1)).await, 200);
+        assert_eq!(bot.reaction("Ev2", "reaction_added", "UBOB", &ch, &m1).await, 200);
+        let e1 = bot.entry(&ch, &m1).await.expect("flagged");
+        assert_eq!(e1.flags.len(), 2);
+        assert_eq!(e1.text, "error rate 30% on checkout");
+        assert_eq!(e1.link.as_deref(), Some(format!("https://tocsin-test.slack.com/archives/{ch}/p{}", m1.replace('.', "")).as_str()));
+
+        // A thread reply by reaction; another message by the shortcut.
+        assert_eq!(bot.reaction("Ev3", "reaction_added", "UCAROL", &ch, &m3).await, 200);
+        assert_eq!(bot.entry(&ch, &m3).await.unwrap().text, "rolling back to 4.1");
+        let payload = serde_json::json!({
+            "type": "message_action", "callback_id": "add_to_timeline", "trigger_id": "t1",
+            "user": {"id": "UALICE", "username": "alice"}, "channel": {"id": ch},
+            "message": {"type": "message", "ts": m2, "user": "UCAROL", "text": "deploy 4.2 went out at 13:58"},
+            "response_url": slack.response_url(),
+        });
+        let body = url::form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish();
+        assert_eq!(bot.post("/slack/interactions", "application/x-www-form-urlencoded", &body).await.0, 200);
+        assert!(bot.entry(&ch, &m2).await.is_some());
+        eventually("the shortcut is answered", Duration::from_secs(10), || async { !slack.responses().is_empty() }).await;
+        assert_eq!(slack.responses()[0], "Added to INC-1's timeline.");
+
+        // Un-flag (only when no flagging reaction remains), edit, delete.
+        assert_eq!(bot.reaction("Ev4", "reaction_removed", "UCAROL", &ch, &m1).await, 200);
+        assert_eq!(bot.entry(&ch, &m1).await.unwrap().state, EntryState::Active, "Bob's reaction remains");
+        assert_eq!(bot.reaction("Ev5", "reaction_removed", "UBOB", &ch, &m1).await, 200);
+        assert_eq!(bot.entry(&ch, &m1).await.unwrap().state, EntryState::Retracted);
+        slack.edit(&ch, &m2, "deploy 4.2 went out at 13:58 UTC");
+        let changed = serde_json::json!({"type": "message", "subtype": "message_changed", "channel": ch, "message": {"ts": m2, "text": "deploy 4.2 went out at 13:58 UTC"}});
+        assert_eq!(bot.event("Ev6", changed, None).await, 200);
+        let deleted = serde_json::json!({"type": "message", "subtype": "message_deleted", "channel": ch, "deleted_ts": m3});
+        assert_eq!(bot.event("Ev7", deleted, None).await, 200);
+        assert_eq!(bot.entry(&ch, &m3).await.unwrap().state, EntryState::Deleted);
+
+        // Updates fan out; resolve, postmortem, close.
+        bot.command("UALICE", &ch, "update monitoring Rolled back <!here>").await;
+        bot.command("UALICE", &ch, "resolve Back to normal").await;
+        bot.command("UALICE", &ch, "postmortem").await;
+        bot.command("UALICE", &ch, "close").await;
+        bot.settled().await;
+        let update = "📣 INC-1 — Monitoring: Rolled back &lt;!here&gt; (<@UALICE>)";
+        for channel in [ch.as_str(), "CANNOUNCE", "CSTAKE"] {
+            assert!(slack.texts(channel).iter().any(|t| t == update), "{channel}: {:?}", slack.texts(channel));
+        }
+        let channel = slack.channel(&ch).unwrap();
+        assert!(channel.archived);
+        assert_eq!(channel.members, ["UALICE", "UCAROL", "UBOB"]);
+        let file = &slack.files()[0];
+        let draft = String::from_utf8(file.content.clone()).unwrap();
+        assert!(draft.contains("deploy 4.2 went out at 13:58 UTC *(edited)*"), "{draft}");
+        assert!(draft.contains("*(message deleted)* rolling back to 4.1"), "{draft}");
+        assert!(!draft.contains("error rate 30%"), "the un-flagged message is left out");
+        let timeline = bot.store.timeline(IncidentId(1)).await.unwrap();
+        assert_eq!(timeline.iter().filter(|e| e.key.is_some()).count(), 3, "one entry per flagged message");
+        assert_eq!(slack.violations(), Vec::<String>::new(), "every call matches the Web API spec");
+        bot.server.stop().await.unwrap();
+    }
+}
