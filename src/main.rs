@@ -37,6 +37,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
     },
+    /// Print an app manifest: `manifest slack` (request URLs from server.public_url;
+    /// Socket Mode when it is not set).
+    Manifest {
+        #[arg(value_enum)]
+        platform: ManifestPlatform,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -48,6 +54,11 @@ enum Command {
 enum ConfigCommand {
     /// Load and validate the configuration, then say what is on.
     Check,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ManifestPlatform {
+    Slack,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -83,6 +94,7 @@ fn main() -> ExitCode {
                 cli::export(config, &incident, matches!(format, Format::Json)).await
             }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
+            Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),
         }
     });
     match result {

@@ -119,6 +119,18 @@ pub fn config_check(config: &Config) -> CliResult {
     Ok(())
 }
 
+pub fn manifest_slack(config: &Config) -> CliResult {
+    let url = config.server.public_url.as_deref();
+    if url.is_none() {
+        eprintln!(
+            "note: server.public_url is not set, so the manifest turns on Socket Mode; set slack.app_token (xapp-…) to use it"
+        );
+    }
+    let m = crate::chat::slack::manifest::manifest(url);
+    println!("{}", serde_json::to_string_pretty(&m)?);
+    Ok(())
+}
+
 pub async fn serve(config: Config) -> CliResult {
     crate::server::serve(config).await
 }

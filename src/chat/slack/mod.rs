@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod events;
+pub mod manifest;
 pub mod render;
 pub mod verify;
