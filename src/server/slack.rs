@@ -77,14 +77,6 @@ fn bad_request(why: String) -> Response {
     (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response()
 }
 
-/// 200 when recorded (or nothing to record); 503 otherwise, so Slack retries.
-fn recorded(reply: &Reply) -> Response {
-    match reply.outcome {
-        Outcome::Internal => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        _ => StatusCode::OK.into_response(),
-    }
-}
-
 fn ctx(user: UserRef, channel: &str, event_id: Option<String>) -> Ctx {
     Ctx { user, channel: ChannelRef::new(Platform::Slack, channel), event_id }
 }
@@ -93,118 +85,108 @@ fn key(channel: &str, ts: &str) -> MessageKey {
     MessageKey { platform: Platform::Slack, channel: channel.into(), message: ts.into() }
 }
 
-async fn commands(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = check(&s, &headers, &body) {
-        return r.into_response();
-    }
-    let Inbound::Command { user, channel, text } = (match events::parse_command(&body) {
-        Ok(i) => i,
-        Err(e) => return bad_request(e),
-    }) else {
-        return StatusCode::OK.into_response();
-    };
-    let reply = s.app.command(&ctx(user, &channel, None), &text).await;
-    axum::Json(json!({"response_type": "ephemeral", "text": mrkdwn(&reply.message)}))
-        .into_response()
+/// What handling one inbound Slack request came to.
+pub enum Handled {
+    /// Answer the person, ephemerally.
+    Reply(crate::chat::Message),
+    Challenge(String),
+    /// The request's effect is recorded (or there was nothing to record).
+    Recorded,
+    /// It could not be recorded now; Slack should deliver it again.
+    Retry,
 }
 
-async fn interactions(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
-    let slack = match check(&s, &headers, &body) {
-        Ok(sl) => sl,
-        Err(r) => return r.into_response(),
-    };
-    let Inbound::Shortcut { user, channel, ts, author, text, files, response_url } =
-        (match events::parse_interaction(&body) {
-            Ok(i) => i,
-            Err(e) => return bad_request(e),
-        })
-    else {
-        return StatusCode::OK.into_response();
-    };
-    let Some(at) = events::ts_time(&ts) else { return bad_request(format!("bad message ts {ts}")) };
-    let link = within(slack.chat.permalink(&channel, &ts)).await.flatten();
-    let msg = FlaggedMessage {
-        key: key(&channel, &ts),
-        author: UserRef::new(Platform::Slack, author),
-        text,
-        at,
-        link,
-        files,
-    };
-    let reply = s.app.flag(&ctx(user, &channel, None), msg, FlagVia::Action).await;
-    if let Some(url) = response_url {
-        // The person who used the shortcut sees the answer; the flag is recorded already.
-        let (chat, text) = (slack.chat.clone(), mrkdwn(&reply.message));
-        tokio::spawn(async move {
-            if let Err(e) = chat.respond(&url, text).await {
-                warn!(error = %e, "could not answer on the response_url");
+impl Handled {
+    fn from_reply(reply: &Reply) -> Self {
+        if reply.outcome == Outcome::Internal { Handled::Retry } else { Handled::Recorded }
+    }
+
+    fn into_response(self) -> Response {
+        match self {
+            Handled::Reply(m) => axum::Json(json!({"response_type": "ephemeral", "text": mrkdwn(&m)})).into_response(),
+            Handled::Challenge(c) => axum::Json(json!({ "challenge": c })).into_response(),
+            Handled::Recorded => StatusCode::OK.into_response(),
+            Handled::Retry => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
+}
+
+/// Acts on one inbound request, whichever way it came (HTTP or Socket Mode).
+pub async fn handle(s: &ServerState, slack: &SlackState, inbound: Inbound) -> Handled {
+    match inbound {
+        Inbound::Command { user, channel, text } => {
+            Handled::Reply(s.app.command(&ctx(user, &channel, None), &text).await.message)
+        }
+        Inbound::UrlVerification { challenge } => Handled::Challenge(challenge),
+        Inbound::Shortcut { user, channel, ts, author, text, files, response_url } => {
+            let Some(at) = events::ts_time(&ts) else {
+                warn!(ts, "a shortcut on a message with an unreadable ts");
+                return Handled::Recorded;
+            };
+            let link = within(slack.chat.permalink(&channel, &ts)).await.flatten();
+            let author = UserRef::new(Platform::Slack, author);
+            let msg = FlaggedMessage { key: key(&channel, &ts), author, text, at, link, files };
+            let reply = s.app.flag(&ctx(user, &channel, None), msg, FlagVia::Action).await;
+            if let Some(url) = response_url {
+                // The person who used the shortcut sees the answer; the flag is recorded already.
+                let (chat, text) = (slack.chat.clone(), mrkdwn(&reply.message));
+                tokio::spawn(async move {
+                    if let Err(e) = chat.respond(&url, text).await {
+                        warn!(error = %e, "could not answer on the response_url");
+                    }
+                });
             }
-        });
+            Handled::from_reply(&reply)
+        }
+        Inbound::ReactionAdded { event_id, user, channel, ts, reaction } if reaction == slack.reaction => {
+            flag_by_reaction(s, slack, event_id, user, channel, ts).await
+        }
+        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction } if reaction == slack.reaction => {
+            let who = UserRef::new(Platform::Slack, user);
+            let reply = s.app.unflag(&ctx(who, &channel, Some(event_id)), &key(&channel, &ts), FlagVia::Reaction).await;
+            Handled::from_reply(&reply)
+        }
+        Inbound::MessageChanged { event_id, channel, ts, text } => {
+            let who = UserRef::new(Platform::Slack, "slack");
+            let c = ctx(who, &channel, Some(event_id));
+            Handled::from_reply(&s.app.message_edited(&c, &key(&channel, &ts), &text, chrono::Utc::now()).await)
+        }
+        Inbound::MessageDeleted { event_id, channel, ts } => {
+            let who = UserRef::new(Platform::Slack, "slack");
+            let c = ctx(who, &channel, Some(event_id));
+            Handled::from_reply(&s.app.message_deleted(&c, &key(&channel, &ts), chrono::Utc::now()).await)
+        }
+        _ => Handled::Recorded,
     }
-    recorded(&reply)
 }
 
-async fn events_endpoint(
-    State(s): State<ServerState>,
+/// Verifies, parses with `parse`, handles.
+async fn endpoint(
+    s: ServerState,
     headers: HeaderMap,
     body: Bytes,
+    parse: fn(&[u8]) -> Result<Inbound, String>,
 ) -> Response {
     let slack = match check(&s, &headers, &body) {
         Ok(sl) => sl,
         Err(r) => return r.into_response(),
     };
-    let inbound = match events::parse_event(&body) {
-        Ok(i) => i,
-        Err(e) => return bad_request(e),
-    };
-    match inbound {
-        Inbound::UrlVerification { challenge } => {
-            axum::Json(json!({ "challenge": challenge })).into_response()
-        }
-        Inbound::ReactionAdded { event_id, user, channel, ts, reaction }
-            if reaction == slack.reaction =>
-        {
-            flag_by_reaction(&s, &slack, event_id, user, channel, ts).await
-        }
-        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction }
-            if reaction == slack.reaction =>
-        {
-            let who = UserRef::new(Platform::Slack, user);
-            recorded(
-                &s.app
-                    .unflag(
-                        &ctx(who, &channel, Some(event_id)),
-                        &key(&channel, &ts),
-                        FlagVia::Reaction,
-                    )
-                    .await,
-            )
-        }
-        Inbound::MessageChanged { event_id, channel, ts, text } => {
-            let at = chrono::Utc::now();
-            let who = UserRef::new(Platform::Slack, "slack");
-            recorded(
-                &s.app
-                    .message_edited(
-                        &ctx(who, &channel, Some(event_id)),
-                        &key(&channel, &ts),
-                        &text,
-                        at,
-                    )
-                    .await,
-            )
-        }
-        Inbound::MessageDeleted { event_id, channel, ts } => {
-            let at = chrono::Utc::now();
-            let who = UserRef::new(Platform::Slack, "slack");
-            recorded(
-                &s.app
-                    .message_deleted(&ctx(who, &channel, Some(event_id)), &key(&channel, &ts), at)
-                    .await,
-            )
-        }
-        _ => StatusCode::OK.into_response(),
+    match parse(&body) {
+        Ok(inbound) => handle(&s, &slack, inbound).await.into_response(),
+        Err(e) => bad_request(e),
     }
+}
+
+async fn commands(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+    endpoint(s, headers, body, events::parse_command).await
+}
+
+async fn interactions(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+    endpoint(s, headers, body, events::parse_interaction).await
+}
+
+async fn events_endpoint(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+    endpoint(s, headers, body, events::parse_event).await
 }
 
 /// A 📌 (or the configured reaction) on a message in an incident channel.
@@ -215,25 +197,28 @@ async fn flag_by_reaction(
     user: String,
     channel: String,
     ts: String,
-) -> Response {
+) -> Handled {
     let here = ChannelRef::new(Platform::Slack, channel.clone());
     match s.app.store.incident_in_channel(&here).await {
         Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::OK.into_response(),
+        Ok(None) => return Handled::Recorded,
         Err(e) => {
             warn!(error = %e, "cannot look up the channel; Slack will retry");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return Handled::Retry;
         }
     }
-    let Some(at) = events::ts_time(&ts) else { return bad_request(format!("bad message ts {ts}")) };
+    let Some(at) = events::ts_time(&ts) else {
+        warn!(ts, "a reaction on a message with an unreadable ts");
+        return Handled::Recorded;
+    };
     let fetched = match within(slack.chat.fetch_message(&channel, &ts)).await {
         Some(Ok(Some(m))) => m,
-        Some(Ok(None)) => return StatusCode::OK.into_response(),
+        Some(Ok(None)) => return Handled::Recorded,
         Some(Err(e)) => {
             warn!(error = %e, "cannot fetch the flagged message; Slack will retry");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return Handled::Retry;
         }
-        None => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        None => return Handled::Retry,
     };
     let link = within(slack.chat.permalink(&channel, &ts)).await.flatten();
     let msg = FlaggedMessage {
@@ -245,7 +230,7 @@ async fn flag_by_reaction(
         files: fetched.files,
     };
     let who = UserRef::new(Platform::Slack, user);
-    recorded(&s.app.flag(&ctx(who, &channel, Some(event_id)), msg, FlagVia::Reaction).await)
+    Handled::from_reply(&s.app.flag(&ctx(who, &channel, Some(event_id)), msg, FlagVia::Reaction).await)
 }
 
 /// Slack wants an answer within 3 seconds: platform calls in the request path get 2.
