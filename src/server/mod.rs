@@ -3,6 +3,7 @@
 
 mod pages;
 pub mod slack;
+pub mod slack_socket;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub fn router(state: ServerState) -> Router {
 /// A running server: its address, and how to stop it.
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    socket: Option<slack_socket::Listener>,
     stop: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: tokio::task::JoinHandle<()>,
@@ -52,6 +54,9 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets requests in flight finish, stops the worker.
     pub async fn stop(self) -> CliResult {
+        if let Some(listener) = &self.socket {
+            listener.shutdown().await;
+        }
         let _ = self.stop.send(true);
         let served = self.http.await.map_err(anyhow::Error::from)?;
         let _ = self.worker.await;
@@ -96,6 +101,17 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
     let app = App::new(store.clone(), &config, &platforms, Arc::new(SystemClock))
         .with_outbox_notifier(outbox.notifier());
     let state = ServerState { store: store.clone(), outbox, app: Arc::new(app), slack };
+    let socket = match (&config.slack, &state.slack) {
+        (Some(c), Some(s)) if c.app_token.is_some() => {
+            let token = c.app_token.as_deref().unwrap_or_default();
+            let listener = slack_socket::start(token, &c.api_base_url, state.clone(), s.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("Slack Socket Mode could not connect: {e}"))?;
+            info!("Slack Socket Mode connected");
+            Some(listener)
+        }
+        _ => None,
+    };
     let app = router(state);
     let mut http_stop = stop_rx;
     let http = tokio::spawn(async move {
@@ -106,7 +122,7 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
             .await
     });
     info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
-    Ok(Running { addr, stop, http, worker })
+    Ok(Running { addr, socket, stop, http, worker })
 }
 
 /// `tocsin serve`: start, then run until Ctrl-C or SIGTERM.

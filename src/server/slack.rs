@@ -103,7 +103,10 @@ impl Handled {
 
     fn into_response(self) -> Response {
         match self {
-            Handled::Reply(m) => axum::Json(json!({"response_type": "ephemeral", "text": mrkdwn(&m)})).into_response(),
+            Handled::Reply(m) => {
+                axum::Json(json!({"response_type": "ephemeral", "text": mrkdwn(&m)}))
+                    .into_response()
+            }
             Handled::Challenge(c) => axum::Json(json!({ "challenge": c })).into_response(),
             Handled::Recorded => StatusCode::OK.into_response(),
             Handled::Retry => StatusCode::SERVICE_UNAVAILABLE.into_response(),
@@ -138,23 +141,34 @@ pub async fn handle(s: &ServerState, slack: &SlackState, inbound: Inbound) -> Ha
             }
             Handled::from_reply(&reply)
         }
-        Inbound::ReactionAdded { event_id, user, channel, ts, reaction } if reaction == slack.reaction => {
+        Inbound::ReactionAdded { event_id, user, channel, ts, reaction }
+            if reaction == slack.reaction =>
+        {
             flag_by_reaction(s, slack, event_id, user, channel, ts).await
         }
-        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction } if reaction == slack.reaction => {
+        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction }
+            if reaction == slack.reaction =>
+        {
             let who = UserRef::new(Platform::Slack, user);
-            let reply = s.app.unflag(&ctx(who, &channel, Some(event_id)), &key(&channel, &ts), FlagVia::Reaction).await;
+            let reply = s
+                .app
+                .unflag(&ctx(who, &channel, Some(event_id)), &key(&channel, &ts), FlagVia::Reaction)
+                .await;
             Handled::from_reply(&reply)
         }
         Inbound::MessageChanged { event_id, channel, ts, text } => {
             let who = UserRef::new(Platform::Slack, "slack");
             let c = ctx(who, &channel, Some(event_id));
-            Handled::from_reply(&s.app.message_edited(&c, &key(&channel, &ts), &text, chrono::Utc::now()).await)
+            Handled::from_reply(
+                &s.app.message_edited(&c, &key(&channel, &ts), &text, chrono::Utc::now()).await,
+            )
         }
         Inbound::MessageDeleted { event_id, channel, ts } => {
             let who = UserRef::new(Platform::Slack, "slack");
             let c = ctx(who, &channel, Some(event_id));
-            Handled::from_reply(&s.app.message_deleted(&c, &key(&channel, &ts), chrono::Utc::now()).await)
+            Handled::from_reply(
+                &s.app.message_deleted(&c, &key(&channel, &ts), chrono::Utc::now()).await,
+            )
         }
         _ => Handled::Recorded,
     }
@@ -185,7 +199,11 @@ async fn interactions(State(s): State<ServerState>, headers: HeaderMap, body: By
     endpoint(s, headers, body, events::parse_interaction).await
 }
 
-async fn events_endpoint(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn events_endpoint(
+    State(s): State<ServerState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     endpoint(s, headers, body, events::parse_event).await
 }
 
@@ -230,7 +248,9 @@ async fn flag_by_reaction(
         files: fetched.files,
     };
     let who = UserRef::new(Platform::Slack, user);
-    Handled::from_reply(&s.app.flag(&ctx(who, &channel, Some(event_id)), msg, FlagVia::Reaction).await)
+    Handled::from_reply(
+        &s.app.flag(&ctx(who, &channel, Some(event_id)), msg, FlagVia::Reaction).await,
+    )
 }
 
 /// Slack wants an answer within 3 seconds: platform calls in the request path get 2.

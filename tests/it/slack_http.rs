@@ -174,12 +174,14 @@ on_both_backends! {
         let payload = serde_json::json!({
             "type": "message_action", "callback_id": "add_to_timeline", "trigger_id": "t1",
             "user": {"id": "UALICE", "username": "alice"}, "channel": {"id": ch},
-            "message": {"type": "message", "ts": m2, "user": "UCAROL", "text": "deploy 4.2 went out at 13:58"},
+            "message": {"type": "message", "ts": m2, "user": "UCAROL", "text": "deploy 4.2 went out at 13:58",
+                "files": [{"id": "F1", "name": "errors.png", "permalink": "https://tocsin-test.slack.com/files/UCAROL/F1/errors.png"}]},
             "response_url": slack.response_url(),
         });
         let body = url::form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish();
         assert_eq!(bot.post("/slack/interactions", "application/x-www-form-urlencoded", &body).await.0, 200);
-        assert!(bot.entry(&ch, &m2).await.is_some());
+        let e2 = bot.entry(&ch, &m2).await.expect("flagged by the shortcut");
+        assert_eq!(e2.files, ["https://tocsin-test.slack.com/files/UCAROL/F1/errors.png"], "attachments kept as links");
         eventually("the shortcut is answered", Duration::from_secs(10), || async { !slack.responses().is_empty() }).await;
         assert_eq!(slack.responses()[0], "Added to INC-1's timeline.");
 
@@ -209,6 +211,7 @@ on_both_backends! {
         assert!(channel.archived);
         assert_eq!(channel.members, ["UALICE", "UCAROL", "UBOB"]);
         let file = &slack.files()[0];
+        assert!(file.comment.starts_with("📄 Postmortem draft: INC-1"), "a short summary goes with the file: {}", file.comment);
         let draft = String::from_utf8(file.content.clone()).unwrap();
         assert!(draft.contains("deploy 4.2 went out at 13:58 UTC *(edited)*"), "{draft}");
         assert!(draft.contains("*(message deleted)* rolling back to 4.1"), "{draft}");
@@ -217,5 +220,47 @@ on_both_backends! {
         assert_eq!(timeline.iter().filter(|e| e.key.is_some()).count(), 3, "one entry per flagged message");
         assert_eq!(slack.violations(), Vec::<String>::new(), "every call matches the Web API spec");
         bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn socket_mode_runs_commands_and_flags_and_leaves_unrecorded_events_unacknowledged(db: &TestDb) {
+        let slack = SlackApi::start(&[("CGENERAL", "general")], &["UALICE", "UBOB"]).await;
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".into();
+        config.database.url = db.url.clone();
+        let mut sc = SlackConfig::new("xoxb-test-token", SECRET);
+        sc.api_base_url = slack.base_url();
+        sc.app_token = Some("xapp-1-test".into());
+        config.slack = Some(sc);
+        let server = tocsin::server::start(config).await.expect("server starts");
+        let store = tocsin::store::connect(&db.url).await.unwrap();
+        eventually("a Socket Mode connection", Duration::from_secs(10), || async { slack.sockets() > 0 }).await;
+
+        let command = serde_json::json!({"token": "x", "team_id": "T1", "channel_id": "CGENERAL", "user_id": "UALICE", "command": "/incident", "text": "declare SEV2 Socket test", "response_url": "https://hooks.slack.com/commands/1", "trigger_id": "t1"});
+        let env = slack.push("slash_commands", command);
+        eventually("the command is acknowledged", Duration::from_secs(10), || async { slack.ack(&env).is_some() }).await;
+        assert_eq!(slack.ack(&env).unwrap()["text"], "Declared INC-1 (SEV2) → #inc-1-socket-test");
+        eventually("the channel is opened", Duration::from_secs(10), || async { slack.channel_named("inc-1-socket-test").is_some() }).await;
+        let (ch, _) = slack.channel_named("inc-1-socket-test").unwrap();
+        eventually("the channel is recorded", Duration::from_secs(10), || async { store.channel(IncidentId(1), Platform::Slack).await.unwrap().is_some() }).await;
+
+        let ts = slack.say(&ch, "UBOB", "db failover started", None);
+        let reaction = |id: &str| serde_json::json!({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": id, "event_time": 1700000000,
+            "event": {"type": "reaction_added", "user": "UALICE", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}, "event_ts": ts}});
+        // Slack is down for the message fetch: the event must not be acknowledged.
+        slack.fail("conversations.replies", [crate::support::slack_api::Failure::Status(500)]);
+        let failed = slack.push("events_api", reaction("EvS1"));
+        eventually("the fetch was tried", Duration::from_secs(10), || async { slack.calls("conversations.replies") >= 1 }).await;
+        // Slack delivers it again; now it is recorded, once.
+        let again = slack.push("events_api", reaction("EvS1"));
+        eventually("the redelivery is acknowledged", Duration::from_secs(10), || async { slack.ack(&again).is_some() }).await;
+        assert!(slack.ack(&failed).is_none(), "an unrecorded event is left unacknowledged");
+        let key = MessageKey { platform: Platform::Slack, channel: ch.clone(), message: ts.clone() };
+        let entry = store.entry(&key).await.unwrap().expect("flagged over Socket Mode").value;
+        assert_eq!(entry.text, "db failover started");
+        assert_eq!(entry.flags.len(), 1);
+        assert_eq!(slack.violations(), Vec::<String>::new());
+        server.stop().await.unwrap();
     }
 }

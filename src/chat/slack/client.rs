@@ -24,15 +24,8 @@ pub struct SlackChat {
 impl SlackChat {
     /// `api_base_url` is Slack's (`https://slack.com/api`) or a double's.
     pub fn new(bot_token: &str, api_base_url: &str) -> Self {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let connector = SlackClientHyperConnector::with_connector(https)
-            .with_slack_api_url(api_base_url.trim_end_matches('/'));
         Self {
-            client: SlackClient::new(connector),
+            client: SlackClient::new(connector(api_base_url)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
         }
     }
@@ -48,6 +41,17 @@ impl SlackChat {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The HTTP connector for Slack's Web API at `api_base_url` (https, or http for a double).
+pub fn connector(api_base_url: &str) -> SlackClientHyperHttpsConnector {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    SlackClientHyperConnector::with_connector(https)
+        .with_slack_api_url(api_base_url.trim_end_matches('/'))
 }
 
 /// A message as Slack shows it now, for the timeline.
@@ -277,8 +281,12 @@ impl ChatApi for SlackChat {
             SlackApiFilesUploadViaUrlRequest::new(ticket.upload_url, bytes, "text/markdown".into());
         s.files_upload_via_url(&upload).await.map_err(classify)?;
         let file = SlackApiFilesComplete::new(ticket.file_id).with_title(title.into());
+        let summary = format!(
+            "📄 {title}. The record sections (key times, roles, updates, the timeline, follow-ups) are filled in; summary, impact, root cause and lessons are yours to write."
+        );
         let done = SlackApiFilesCompleteUploadExternalRequest::new(vec![file])
-            .with_channel_id(channel.into());
+            .with_channel_id(channel.into())
+            .with_initial_comment(summary);
         s.files_complete_upload_external(&done).await.map_err(classify)?;
         Ok(())
     }

@@ -96,13 +96,18 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
     let payload = field(&f, "payload").ok_or("the interaction has no payload")?;
     let v: Value =
         serde_json::from_str(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
-    let kind = s(&v, &["type"]).unwrap_or_default();
-    if kind != "message_action" || s(&v, &["callback_id"]).as_deref() != Some(SHORTCUT_CALLBACK) {
+    interaction_json(&v)
+}
+
+/// An interaction payload, already parsed as JSON (Socket Mode delivers it so).
+pub fn interaction_json(v: &Value) -> Result<Inbound, String> {
+    let kind = s(v, &["type"]).unwrap_or_default();
+    if kind != "message_action" || s(v, &["callback_id"]).as_deref() != Some(SHORTCUT_CALLBACK) {
         return Ok(Inbound::Ignored);
     }
-    let user_id = s(&v, &["user", "id"]).ok_or("the shortcut has no user")?;
+    let user_id = s(v, &["user", "id"]).ok_or("the shortcut has no user")?;
     let mut user = UserRef::new(Platform::Slack, user_id);
-    user.name = s(&v, &["user", "username"]).or_else(|| s(&v, &["user", "name"]));
+    user.name = s(v, &["user", "username"]).or_else(|| s(v, &["user", "name"]));
     let files = v["message"]["files"]
         .as_array()
         .map(|fs| {
@@ -113,14 +118,14 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
         .unwrap_or_default();
     Ok(Inbound::Shortcut {
         user,
-        channel: s(&v, &["channel", "id"]).ok_or("the shortcut has no channel")?,
-        ts: s(&v, &["message", "ts"])
-            .or_else(|| s(&v, &["message_ts"]))
+        channel: s(v, &["channel", "id"]).ok_or("the shortcut has no channel")?,
+        ts: s(v, &["message", "ts"])
+            .or_else(|| s(v, &["message_ts"]))
             .ok_or("the shortcut has no message")?,
-        author: s(&v, &["message", "user"]).unwrap_or_default(),
-        text: s(&v, &["message", "text"]).unwrap_or_default(),
+        author: s(v, &["message", "user"]).unwrap_or_default(),
+        text: s(v, &["message", "text"]).unwrap_or_default(),
         files,
-        response_url: s(&v, &["response_url"]),
+        response_url: s(v, &["response_url"]),
     })
 }
 
@@ -128,12 +133,17 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
 pub fn parse_event(body: &[u8]) -> Result<Inbound, String> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| format!("the event is not JSON: {e}"))?;
-    match s(&v, &["type"]).as_deref() {
+    event_json(&v)
+}
+
+/// An Events API envelope, already parsed as JSON.
+pub fn event_json(v: &Value) -> Result<Inbound, String> {
+    match s(v, &["type"]).as_deref() {
         Some("url_verification") => {
-            Ok(Inbound::UrlVerification { challenge: s(&v, &["challenge"]).ok_or("no challenge")? })
+            Ok(Inbound::UrlVerification { challenge: s(v, &["challenge"]).ok_or("no challenge")? })
         }
         Some("event_callback") => {
-            let event_id = s(&v, &["event_id"]).ok_or("the event has no event_id")?;
+            let event_id = s(v, &["event_id"]).ok_or("the event has no event_id")?;
             let e = &v["event"];
             let get = |path: &[&str], what: &str| {
                 s(e, path).ok_or_else(|| format!("the event has no {what}"))

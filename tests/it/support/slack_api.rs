@@ -15,7 +15,9 @@ use axum::routing::{any, post};
 use serde_json::{Map, Value, json};
 
 /// Methods the 2020 spec predates; their docs are followed instead.
-const NEWER_THAN_SPEC: &[&str] = &["files.getUploadURLExternal", "files.completeUploadExternal"];
+/// Socket Mode (apps.connections.open) came in 2021.
+const NEWER_THAN_SPEC: &[&str] =
+    &["files.getUploadURLExternal", "files.completeUploadExternal", "apps.connections.open"];
 
 #[derive(Debug, Clone)]
 pub enum Failure {
@@ -43,6 +45,7 @@ pub struct Channel {
 #[derive(Debug, Clone, Default)]
 pub struct File {
     pub title: String,
+    pub comment: String,
     pub channel: String,
     pub content: Vec<u8>,
 }
@@ -57,6 +60,10 @@ struct Workspace {
     violations: Vec<String>,
     calls: Vec<String>,
     responses: Vec<String>,
+    /// Open Socket Mode connections.
+    sockets: Vec<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Acknowledgements received: (envelope_id, payload).
+    acks: Vec<(String, Value)>,
     next: u64,
 }
 
@@ -70,6 +77,7 @@ struct Shared {
     ws: Arc<Mutex<Workspace>>,
     spec: Option<Value>,
     addr: SocketAddr,
+    socket_addr: SocketAddr,
 }
 
 impl SlackApi {
@@ -89,7 +97,10 @@ impl SlackApi {
         let spec = std::fs::read(spec_path)
             .ok()
             .map(|b| serde_json::from_slice(&b).expect("spec is JSON"));
-        let shared = Arc::new(Shared { ws: ws.clone(), spec, addr });
+        let sockets = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket_addr = sockets.local_addr().unwrap();
+        tokio::spawn(accept_sockets(sockets, ws.clone()));
+        let shared = Arc::new(Shared { ws: ws.clone(), spec, addr, socket_addr });
         let app = Router::new()
             .route("/api/{method}", any(api))
             .route("/upload/{file}", post(upload))
@@ -136,6 +147,29 @@ impl SlackApi {
         let mut ws = self.ws.lock().unwrap();
         let ch = ws.channels.get_mut(channel).expect("channel exists");
         ch.messages.iter_mut().find(|m| m.0 == ts).expect("message exists").1 = text.into();
+    }
+
+    /// How many Socket Mode connections are open.
+    pub fn sockets(&self) -> usize {
+        self.ws.lock().unwrap().sockets.iter().filter(|s| !s.is_closed()).count()
+    }
+
+    /// Sends a Socket Mode envelope on an open connection; returns its id.
+    pub fn push(&self, kind: &str, payload: Value) -> String {
+        let mut ws = self.ws.lock().unwrap();
+        ws.next += 1;
+        let id = format!("env-{}", ws.next);
+        let frame = json!({"envelope_id": id, "type": kind, "payload": payload, "accepts_response_payload": kind == "slash_commands"});
+        let open =
+            ws.sockets.iter().find(|s| !s.is_closed()).expect("a Socket Mode connection is open");
+        open.send(frame.to_string()).unwrap();
+        id
+    }
+
+    /// The acknowledgement of an envelope, when it came.
+    pub fn ack(&self, envelope_id: &str) -> Option<Value> {
+        let ws = self.ws.lock().unwrap();
+        ws.acks.iter().find(|(id, _)| id == envelope_id).map(|(_, p)| p.clone())
     }
 
     /// What was posted to response_urls.
@@ -230,10 +264,12 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let p = params(query.as_deref(), &headers, &body);
+    let token_kind =
+        if method == "apps.connections.open" { "Bearer xapp-" } else { "Bearer xoxb-" };
     let authed = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer xoxb-"));
+        .is_some_and(|v| v.starts_with(token_kind));
     let mut ws = s.ws.lock().unwrap();
     ws.calls.push(method.clone());
     if !authed {
@@ -325,6 +361,7 @@ async fn api(
             }
             ok(json!({"channel": {"id": channel_id, "created": 1_700_000_000}}))
         }
+        "apps.connections.open" => ok(json!({"url": format!("ws://{}/link", s.socket_addr)})),
         "conversations.replies" => {
             let Some(ch) = ws.channels.get(&channel_id) else { return error("channel_not_found") };
             let ts = str_param(&p, "ts");
@@ -365,6 +402,7 @@ async fn api(
                 let id = f["id"].as_str().unwrap_or("");
                 let Some(file) = ws.files.get_mut(id) else { return error("file_not_found") };
                 file.title = f["title"].as_str().unwrap_or("").into();
+                file.comment = str_param(&p, "initial_comment").into();
                 file.channel = target.clone();
             }
             ok(json!({"files": files}))
@@ -391,4 +429,37 @@ async fn respond(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let text: Value = serde_json::from_slice(&body).unwrap_or_default();
     s.ws.lock().unwrap().responses.push(text["text"].as_str().unwrap_or("").to_string());
     ok(json!({}))
+}
+
+/// Socket Mode: each connection gets `hello`, then whatever tests push; acks are recorded.
+async fn accept_sockets(listener: tokio::net::TcpListener, ws: Arc<Mutex<Workspace>>) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    while let Ok((tcp, _)) = listener.accept().await {
+        let ws = ws.clone();
+        tokio::spawn(async move {
+            let Ok(conn) = tokio_tungstenite::accept_async(tcp).await else { return };
+            let (mut sink, mut stream) = conn.split();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let hello = json!({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}, "debug_info": {"host": "double"}});
+            tx.send(hello.to_string()).unwrap();
+            ws.lock().unwrap().sockets.push(tx);
+            let writer = tokio::spawn(async move {
+                while let Some(text) = rx.recv().await {
+                    if sink.send(Frame::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            while let Some(Ok(frame)) = stream.next().await {
+                if let Frame::Text(text) = frame {
+                    let v: Value = serde_json::from_str(&text).unwrap_or_default();
+                    if let Some(id) = v["envelope_id"].as_str() {
+                        ws.lock().unwrap().acks.push((id.to_string(), v["payload"].clone()));
+                    }
+                }
+            }
+            writer.abort();
+        });
+    }
 }
