@@ -43,6 +43,12 @@ enum Command {
         #[arg(value_enum)]
         platform: ManifestPlatform,
     },
+    /// Print the application commands: `commands discord` (the JSON to
+    /// bulk-overwrite in the guild, with choices from this configuration).
+    Commands {
+        #[arg(value_enum)]
+        platform: CommandsPlatform,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -59,6 +65,11 @@ enum ConfigCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum ManifestPlatform {
     Slack,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CommandsPlatform {
+    Discord,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,6 +106,9 @@ fn main() -> ExitCode {
             }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),
+            Command::Commands { platform: CommandsPlatform::Discord } => {
+                cli::commands_discord(&config)
+            }
         }
     });
     match result {

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod console;
+pub mod discord;
 pub mod message;
 pub mod slack;
 

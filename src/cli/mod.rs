@@ -131,6 +131,16 @@ pub fn manifest_slack(config: &Config) -> CliResult {
     Ok(())
 }
 
+pub fn commands_discord(config: &Config) -> CliResult {
+    use crate::chat::discord::commands::{Choices, application_commands};
+    let roles: Vec<String> = config.roles.iter().map(|r| r.key.clone()).collect();
+    let teams: Vec<String> = config.teams.iter().map(|t| t.name.clone()).collect();
+    let choices =
+        Choices { severities: &config.incidents.severities, roles: &roles, teams: &teams };
+    println!("{}", serde_json::to_string_pretty(&application_commands(&choices))?);
+    Ok(())
+}
+
 pub async fn serve(config: Config) -> CliResult {
     crate::server::serve(config).await
 }

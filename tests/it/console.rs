@@ -124,3 +124,33 @@ fn exporting_an_incident_that_does_not_exist_says_so() {
         "error: \"nine\" is not an incident; incidents look like INC-7\n"
     );
 }
+
+#[test]
+fn the_slack_manifest_and_discord_commands_print_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bot.toml"),
+        "[server]\npublic_url = \"https://tocsin.example.com\"\n",
+    )
+    .unwrap();
+    let out = tocsin(&["manifest", "slack"], "", dir.path());
+    assert!(out.status.success());
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        "https://tocsin.example.com/slack/events"
+    );
+    let out = tocsin(&["commands", "discord"], "", dir.path());
+    assert!(out.status.success());
+    let commands: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(commands[0]["name"], "incident");
+    assert_eq!(commands[1]["name"], "Add to timeline");
+
+    std::fs::remove_file(dir.path().join("bot.toml")).unwrap();
+    let out = tocsin(&["manifest", "slack"], "", dir.path());
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Socket Mode"),
+        "the operator is told why"
+    );
+}
