@@ -78,6 +78,23 @@ impl Message {
         self
     }
 
+    /// Renders through a platform's dialect.
+    pub fn render(&self, d: &impl Dialect) -> String {
+        let mut out = String::new();
+        for span in &self.spans {
+            match span {
+                Span::Plain(s) => out.push_str(s),
+                Span::Text(s) => out.push_str(&d.escape(s)),
+                Span::Strong(s) => d.strong(&d.escape(s), &mut out),
+                Span::User(u) => d.user(u, &mut out),
+                Span::Channel { id, name } => d.channel(id, name, &mut out),
+                Span::IncidentChannel(id) => out.push_str(&id.label()),
+                Span::Break => out.push('\n'),
+            }
+        }
+        out
+    }
+
     /// A plain-text rendering with users by name; used by the console, logs and tests.
     pub fn to_plain(&self) -> String {
         let mut out = String::new();
@@ -103,4 +120,14 @@ impl Message {
         }
         out
     }
+}
+
+/// How one platform writes the pieces of a message.
+pub trait Dialect {
+    /// Makes user text inert (no mentions, no control sequences).
+    fn escape(&self, s: &str) -> String;
+    /// Emphasis around already-escaped text.
+    fn strong(&self, escaped: &str, out: &mut String);
+    fn user(&self, u: &UserRef, out: &mut String);
+    fn channel(&self, id: &str, name: &str, out: &mut String);
 }

@@ -3,9 +3,10 @@
 //! with a zero-width space (and every post also carries an empty
 //! `allowed_mentions`). Content over 2,000 characters is split, never cut.
 
+use crate::chat::Message;
+use crate::chat::message::Dialect;
 use crate::chat::slack::render::split;
-use crate::chat::{Message, Span};
-use crate::incident::Platform;
+use crate::incident::{Platform, UserRef};
 
 /// Discord refuses content longer than this.
 pub const MAX_CONTENT: usize = 2_000;
@@ -20,35 +21,42 @@ pub fn escape(s: &str) -> String {
         .replace("@here", "@\u{200b}here")
 }
 
-pub fn markdown(message: &Message) -> String {
-    let mut out = String::new();
-    for span in &message.spans {
-        match span {
-            Span::Plain(s) => out.push_str(s),
-            Span::Text(s) => out.push_str(&escape(s)),
-            Span::Strong(s) => {
-                out.push_str("**");
-                out.push_str(&escape(s));
-                out.push_str("**");
-            }
-            Span::User(u) if u.platform == Platform::Discord && is_snowflake(&u.id) => {
-                out.push_str(&format!("<@{}>", u.id));
-            }
-            Span::User(u) => {
-                out.push('@');
-                out.push(ZWSP);
-                out.push_str(&escape(u.display()));
-            }
-            Span::Channel { id, .. } if is_snowflake(id) => out.push_str(&format!("<#{id}>")),
-            Span::Channel { name, .. } => {
-                out.push('#');
-                out.push_str(&escape(name));
-            }
-            Span::IncidentChannel(id) => out.push_str(&id.label()),
-            Span::Break => out.push('\n'),
+/// Discord's markdown.
+pub struct Markdown;
+
+impl Dialect for Markdown {
+    fn escape(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn strong(&self, escaped: &str, out: &mut String) {
+        out.push_str("**");
+        out.push_str(escaped);
+        out.push_str("**");
+    }
+
+    fn user(&self, u: &UserRef, out: &mut String) {
+        if u.platform == Platform::Discord && is_snowflake(&u.id) {
+            out.push_str(&format!("<@{}>", u.id));
+        } else {
+            out.push('@');
+            out.push(ZWSP);
+            out.push_str(&escape(u.display()));
         }
     }
-    out
+
+    fn channel(&self, id: &str, name: &str, out: &mut String) {
+        if is_snowflake(id) {
+            out.push_str(&format!("<#{id}>"));
+        } else {
+            out.push('#');
+            out.push_str(&escape(name));
+        }
+    }
+}
+
+pub fn markdown(message: &Message) -> String {
+    message.render(&Markdown)
 }
 
 fn is_snowflake(s: &str) -> bool {
@@ -63,7 +71,7 @@ pub fn posts(message: &Message) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::UserRef;
+    use crate::chat::Span;
 
     #[test]
     fn user_text_cannot_ping_everyone_here_users_or_roles() {

@@ -2,8 +2,9 @@
 //! cannot mention `<!channel>`, `<!here>` or anyone, and long messages split
 //! into several posts rather than cut.
 
-use crate::chat::{Message, Span};
-use crate::incident::Platform;
+use crate::chat::Message;
+use crate::chat::message::Dialect;
+use crate::incident::{Platform, UserRef};
 
 /// Slack cuts `text` beyond this many characters.
 pub const MAX_TEXT: usize = 40_000;
@@ -22,35 +23,42 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The whole message as one mrkdwn string.
-pub fn mrkdwn(message: &Message) -> String {
-    let mut out = String::new();
-    for span in &message.spans {
-        match span {
-            Span::Plain(s) => out.push_str(s),
-            Span::Text(s) => out.push_str(&escape(s)),
-            Span::Strong(s) => {
-                out.push('*');
-                out.push_str(&escape(s));
-                out.push('*');
-            }
-            Span::User(u) if u.platform == Platform::Slack && is_slack_id(&u.id) => {
-                out.push_str(&format!("<@{}>", u.id));
-            }
-            Span::User(u) => {
-                out.push('@');
-                out.push_str(&escape(u.display()));
-            }
-            Span::Channel { id, .. } if is_slack_id(id) => out.push_str(&format!("<#{id}>")),
-            Span::Channel { name, .. } => {
-                out.push('#');
-                out.push_str(&escape(name));
-            }
-            Span::IncidentChannel(id) => out.push_str(&id.label()),
-            Span::Break => out.push('\n'),
+/// Slack's mrkdwn.
+pub struct Mrkdwn;
+
+impl Dialect for Mrkdwn {
+    fn escape(&self, s: &str) -> String {
+        escape(s)
+    }
+
+    fn strong(&self, escaped: &str, out: &mut String) {
+        out.push('*');
+        out.push_str(escaped);
+        out.push('*');
+    }
+
+    fn user(&self, u: &UserRef, out: &mut String) {
+        if u.platform == Platform::Slack && is_slack_id(&u.id) {
+            out.push_str(&format!("<@{}>", u.id));
+        } else {
+            out.push('@');
+            out.push_str(&escape(u.display()));
         }
     }
-    out
+
+    fn channel(&self, id: &str, name: &str, out: &mut String) {
+        if is_slack_id(id) {
+            out.push_str(&format!("<#{id}>"));
+        } else {
+            out.push('#');
+            out.push_str(&escape(name));
+        }
+    }
+}
+
+/// The whole message as one mrkdwn string.
+pub fn mrkdwn(message: &Message) -> String {
+    message.render(&Mrkdwn)
 }
 
 fn is_slack_id(s: &str) -> bool {
@@ -94,7 +102,8 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{IncidentId, UserRef};
+    use crate::chat::Span;
+    use crate::incident::IncidentId;
 
     #[test]
     fn user_text_cannot_mention_the_channel_or_anyone() {
