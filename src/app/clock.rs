@@ -30,9 +30,16 @@ impl ManualClock {
         *self.0.lock().expect("clock lock") = Some(at);
     }
 
-    pub fn advance(&self, by: chrono::Duration) {
+    /// Moves the clock on; false (and no change) when that leaves the calendar.
+    pub fn advance(&self, by: chrono::Duration) -> bool {
         let mut t = self.0.lock().expect("clock lock");
-        *t = Some(t.unwrap_or_else(Utc::now) + by);
+        match t.unwrap_or_else(Utc::now).checked_add_signed(by) {
+            Some(next) => {
+                *t = Some(next);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -70,7 +70,16 @@ pub(super) async fn run(app: &App, ctx: &Ctx, inv: Invocation) -> Result<Message
             None => list(app, ctx).await,
         },
         Cmd::Help { subcommand } => {
-            Ok(Message::new().plain(help::for_topic(subcommand.as_deref())))
+            Ok(match subcommand.as_deref().filter(|t| crate::command::spec::find(t).is_none()) {
+                // The word came from the user: it travels as text, escaped on every platform.
+                Some(unknown) => Message::new()
+                    .plain("There is no subcommand \"")
+                    .text(unknown)
+                    .plain("\".")
+                    .line()
+                    .plain(help::overview()),
+                None => Message::new().plain(help::for_topic(subcommand.as_deref())),
+            })
         }
     }
 }
@@ -259,12 +268,14 @@ async fn subscribe(
     app.transact(ctx, || {
         Box::pin(async move {
             let named = match incident {
+                // A private incident does not exist for those outside it.
                 Some(id) => Some(
                     app.store
                         .incident(id)
                         .await?
-                        .ok_or_else(|| Failure::user(format!("there is no {id}")))?
-                        .value,
+                        .map(|v| v.value)
+                        .filter(|i| !i.private || i.is_responder(&ctx.user))
+                        .ok_or_else(|| Failure::user(format!("there is no {id}")))?,
                 ),
                 None => None,
             };

@@ -45,7 +45,9 @@ impl App {
     pub async fn unflag(&self, ctx: &Ctx, key: &MessageKey, via: FlagVia) -> Reply {
         let flag = Flag { user: ctx.user.clone(), via };
         let result = self
-            .mirror(ctx, key, "Taken off the timeline.", |e| timeline::unflag(Some(e), &flag))
+            .mirror(ctx, key, "Taken off the timeline.", false, |e| {
+                timeline::unflag(Some(e), &flag)
+            })
             .await;
         reply(result, "unflag")
     }
@@ -59,7 +61,9 @@ impl App {
         at: DateTime<Utc>,
     ) -> Reply {
         let result = self
-            .mirror(ctx, key, "Timeline entry updated.", |e| timeline::edit(Some(e), text, at))
+            .mirror(ctx, key, "Timeline entry updated.", false, |e| {
+                timeline::edit(Some(e), text, at)
+            })
             .await;
         reply(result, "edit")
     }
@@ -67,7 +71,9 @@ impl App {
     /// A message was deleted; a flagged one is marked deleted, never removed.
     pub async fn message_deleted(&self, ctx: &Ctx, key: &MessageKey, at: DateTime<Utc>) -> Reply {
         let result = self
-            .mirror(ctx, key, "Timeline entry marked deleted.", |e| timeline::delete(Some(e), at))
+            .mirror(ctx, key, "Timeline entry marked deleted.", true, |e| {
+                timeline::delete(Some(e), at)
+            })
             .await;
         reply(result, "delete")
     }
@@ -77,6 +83,7 @@ impl App {
         ctx: &Ctx,
         key: &MessageKey,
         done: &str,
+        after_close: bool,
         change: impl Fn(&TimelineEntry) -> Option<TimelineEntry> + Sync,
     ) -> Result<Message, Failure> {
         let change = &change;
@@ -87,6 +94,15 @@ impl App {
                         Message::new().plain("That message is not on a timeline."),
                     ));
                 };
+                // A closed incident's timeline is frozen; only a deletion is still marked.
+                if !after_close {
+                    let id = existing.value.incident;
+                    if self.store.incident(id).await?.is_some_and(|i| i.value.is_closed()) {
+                        return Ok(Step::Done(Message::new().plain(format!(
+                            "{id} is closed; its timeline can no longer change."
+                        ))));
+                    }
+                }
                 match change(&existing.value) {
                     None => Ok(Step::Done(Message::new().plain("Nothing to change."))),
                     Some(next) => Ok(Step::write(

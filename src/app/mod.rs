@@ -122,9 +122,14 @@ impl App {
         let usage = inv.spec.usage.clone();
         let name = inv.spec.name.clone();
         let result = match commands::run(self, ctx, inv).await {
-            Ok(m) => crate::store::resolve_channels(&*self.store, &m, ctx.channel.platform)
+            // The change is committed: a failed lookup of channel names must not
+            // tell the person it failed (they would run it again).
+            Ok(m) => Ok(crate::store::resolve_channels(&*self.store, &m, ctx.channel.platform)
                 .await
-                .map_err(Failure::from),
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not resolve channel links in a reply");
+                    m
+                })),
             Err(f) => Err(f),
         };
         match result {

@@ -15,13 +15,10 @@ impl IncidentId {
         format!("INC-{}", self.0)
     }
 
-    /// Parses `INC-7`, `inc-7` or `#7`.
+    /// Parses `INC-7` in any case. (Not `#7`: free text starting with `#2`
+    /// must not be taken for another incident.)
     pub fn parse(s: &str) -> Option<Self> {
-        let digits = s
-            .strip_prefix("INC-")
-            .or_else(|| s.strip_prefix("inc-"))
-            .or_else(|| s.strip_prefix("Inc-"))
-            .or_else(|| s.strip_prefix('#'))?;
+        let digits = s.get(..4).filter(|p| p.eq_ignore_ascii_case("INC-")).map(|_| &s[4..])?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

@@ -169,7 +169,16 @@ impl Outbox {
             }
             return;
         };
-        match self.perform(&*api, row.incident, &delivery).await {
+        // A platform that accepts the connection and never answers must not hold the worker.
+        let limit = self.policy.lease / 2;
+        let outcome =
+            match tokio::time::timeout(limit, self.perform(&*api, row.incident, &delivery)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Failure::Chat(ChatError::Unavailable(format!(
+                    "no answer within {limit:?}"
+                )))),
+            };
+        match outcome {
             Ok(()) => {
                 self.counters.delivered(platform);
                 debug!(row = row.id, %platform, kind = delivery.kind(), "delivered");
@@ -198,7 +207,9 @@ impl Outbox {
     }
 
     async fn reschedule(&self, row: &Claimed, after: Duration, why: &str) {
-        let at = Utc::now() + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+        // A platform's Retry-After is honoured up to an hour; beyond that it is not a wait, it is a fault.
+        let after = after.min(Duration::from_secs(3600));
+        let at = Utc::now() + chrono::Duration::from_std(after).expect("an hour fits");
         debug!(row = row.id, ?after, why, "outbox: retry later");
         if let Err(e) = self.store.retry_at(row.id, &self.worker, at, why).await {
             warn!(error = %e, row = row.id, "outbox: cannot reschedule; the lease will expire instead");
@@ -216,9 +227,9 @@ impl Outbox {
     async fn channel(&self, incident: IncidentId, platform: Platform) -> Result<String, Failure> {
         match self.store.channel(incident, platform).await? {
             Some((id, _)) => Ok(id),
+            // Lanes are ordered: the channel's creation already ran, and failed for good.
             None => {
-                Err(ChatError::Unavailable(format!("{incident} has no {platform} channel yet"))
-                    .into())
+                Err(ChatError::Rejected(format!("{incident} has no {platform} channel")).into())
             }
         }
     }

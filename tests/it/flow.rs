@@ -213,3 +213,69 @@ on_both_backends! {
         assert_eq!(r.message.to_plain().lines().next().unwrap(), "INC-1 is closed; it can no longer change");
     }
 }
+
+on_both_backends! {
+    async fn a_platform_that_never_answers_delays_one_post_and_blocks_nothing_else(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        e.slack.hang_next_posts(1);
+        e.run("UALICE", &ch, "note first").await;
+        e.run("UALICE", &ch, "note second").await;
+        e.deliver_all().await;
+        let notes: Vec<String> = e.slack.posts(&ch).into_iter().filter(|p| p.starts_with("📝")).collect();
+        assert_eq!(notes, ["📝 Note from @UALICE: first", "📝 Note from @UALICE: second"], "timed out, retried, in order");
+    }
+}
+
+on_both_backends! {
+    async fn a_refused_channel_fails_its_lane_fast_instead_of_retrying_for_hours(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.slack.fail_next([ChatError::Rejected("restricted_action".into())]);
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.run("UALICE", "CGENERAL", "update INC-1 identified Bad deploy").await;
+        e.deliver_all().await;
+        let announce = e.slack.posts(ANNOUNCE);
+        assert_eq!(announce.len(), 2, "stakeholders still hear about it: {announce:?}");
+        assert!(e.outbox.counters.get(Platform::Slack).failed >= 3, "the channel's own rows are given up on");
+    }
+}
+
+on_both_backends! {
+    async fn outsiders_cannot_learn_of_a_private_incident_and_a_closed_timeline_is_frozen(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.run("UALICE", "CGENERAL", "declare SEV1 Leak --private").await;
+        let probe = e.run("USAM", "CSTAKE", "subscribe INC-1").await;
+        assert_eq!(probe.message.to_plain().lines().next().unwrap(), "there is no INC-1");
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        let msg = message(&ch, "5.0", "found the leak", 5);
+        e.app.flag(&ctx("UALICE", &ch), msg.clone(), FlagVia::Reaction).await;
+        e.run("UALICE", &ch, "resolve Fixed").await;
+        e.run("UALICE", &ch, "close").await;
+        let r = e.app.unflag(&ctx("UALICE", &ch), &msg.key, FlagVia::Reaction).await;
+        assert_eq!(r.message.to_plain(), "INC-1 is closed; its timeline can no longer change.");
+        assert!(e.store.entry(&msg.key).await.unwrap().unwrap().value.is_visible());
+        e.app.message_deleted(&ctx("UALICE", &ch), &msg.key, Utc::now()).await;
+        let entry = e.store.entry(&msg.key).await.unwrap().unwrap().value;
+        assert_eq!(entry.state, tocsin::incident::EntryState::Deleted, "a deletion is still marked, nothing lost");
+    }
+}
+
+on_both_backends! {
+    async fn user_words_echoed_in_replies_are_escaped_and_a_leading_hash_number_is_text(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        let r = e.run("UALICE", "CGENERAL", "help <!here>").await;
+        let slack = tocsin::chat::slack::render::mrkdwn(&r.message);
+        assert!(slack.starts_with("There is no subcommand \"&lt;!here&gt;\"."), "{slack}");
+        e.run("UALICE", "CGENERAL", "declare One").await;
+        e.run("UALICE", "CGENERAL", "declare Two").await;
+        e.deliver_all().await;
+        let two = e.channel_of(2).await;
+        e.run("UALICE", &two, "note #1 pods restarted").await;
+        let notes: Vec<_> = e.store.timeline(IncidentId(2)).await.unwrap().into_iter().filter(|x| x.kind == EntryKind::Note).collect();
+        assert_eq!(notes[0].text, "#1 pods restarted", "the note stays on this incident");
+        assert!(e.store.timeline(IncidentId(1)).await.unwrap().iter().all(|x| x.kind != EntryKind::Note));
+    }
+}

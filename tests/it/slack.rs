@@ -63,6 +63,7 @@ on_both_backends! {
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].channel, ch);
         assert!(files[0].title.starts_with("Postmortem draft: INC-1"));
+        assert!(files[0].comment.contains("Checkout &lt;!channel&gt; failing"), "the title is escaped in the comment Slack posts: {}", files[0].comment);
         let content = String::from_utf8(files[0].content.clone()).unwrap();
         assert!(content.contains("error rate 30%"), "the flagged message is in the uploaded draft");
         assert_eq!(slack.violations(), Vec::<String>::new(), "every call matches the Web API spec");

@@ -263,8 +263,8 @@ impl Session {
                 Err(e) => self.note(&format!("usage: :clock 2026-11-22T14:00:00Z ({e})")),
             },
             "advance" => match parse_duration(rest) {
-                Some(d) => self.clock.advance(d),
-                None => self.note("usage: :advance 90s | 5m | 2h"),
+                Some(d) if self.clock.advance(d) => {}
+                _ => self.note("usage: :advance 90s | 5m | 2h (within the calendar)"),
             },
             other => self.note(&format!("unknown console command :{other}; :help lists them")),
         }
@@ -319,9 +319,9 @@ pub fn parse_duration(s: &str) -> Option<chrono::Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
     let n: i64 = num.parse().ok()?;
     match unit {
-        "s" => Some(chrono::Duration::seconds(n)),
-        "m" => Some(chrono::Duration::minutes(n)),
-        "h" => Some(chrono::Duration::hours(n)),
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
         _ => None,
     }
 }

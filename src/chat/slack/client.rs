@@ -97,7 +97,7 @@ impl SlackChat {
             .collect();
         Ok(Some(FetchedMessage {
             user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
-            text: m.content.text.unwrap_or_default(),
+            text: super::events::unescape(&m.content.text.unwrap_or_default()),
             files,
         }))
     }
@@ -281,6 +281,7 @@ impl ChatApi for SlackChat {
             SlackApiFilesUploadViaUrlRequest::new(ticket.upload_url, bytes, "text/markdown".into());
         s.files_upload_via_url(&upload).await.map_err(classify)?;
         let file = SlackApiFilesComplete::new(ticket.file_id).with_title(title.into());
+        let title = super::render::escape(title);
         let summary = format!(
             "📄 {title}. The record sections (key times, roles, updates, the timeline, follow-ups) are filled in; summary, impact, root cause and lessons are yours to write."
         );

@@ -59,6 +59,12 @@ pub enum Inbound {
     Ignored,
 }
 
+/// Slack sends user text with `&`, `<` and `>` as entities; the record keeps
+/// what the person typed (every renderer escapes again on the way out).
+pub fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
 fn form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
@@ -86,7 +92,7 @@ pub fn parse_command(body: &[u8]) -> Result<Inbound, String> {
     Ok(Inbound::Command {
         user,
         channel: need("channel_id")?,
-        text: field(&f, "text").unwrap_or("").to_string(),
+        text: unescape(field(&f, "text").unwrap_or("")),
     })
 }
 
@@ -123,7 +129,7 @@ pub fn interaction_json(v: &Value) -> Result<Inbound, String> {
             .or_else(|| s(v, &["message_ts"]))
             .ok_or("the shortcut has no message")?,
         author: s(v, &["message", "user"]).unwrap_or_default(),
-        text: s(v, &["message", "text"]).unwrap_or_default(),
+        text: unescape(&s(v, &["message", "text"]).unwrap_or_default()),
         files,
         response_url: s(v, &["response_url"]),
     })
@@ -167,7 +173,7 @@ pub fn event_json(v: &Value) -> Result<Inbound, String> {
                     event_id,
                     channel: get(&["channel"], "channel")?,
                     ts: get(&["message", "ts"], "message ts")?,
-                    text: s(e, &["message", "text"]).unwrap_or_default(),
+                    text: unescape(&s(e, &["message", "text"]).unwrap_or_default()),
                 }),
                 (Some("message"), Some("message_deleted")) => Ok(Inbound::MessageDeleted {
                     event_id,
@@ -246,6 +252,14 @@ mod tests {
             parse_event(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
             Inbound::UrlVerification { challenge: "abc".into() }
         );
+    }
+
+    #[test]
+    fn slack_entities_are_decoded_so_the_record_keeps_what_was_typed() {
+        let body = b"channel_id=C1&user_id=U7&text=declare+Checkout+%26amp%3B+payments+%26lt%3Bdown%26gt%3B";
+        let Inbound::Command { text, .. } = parse_command(body).unwrap() else { panic!() };
+        assert_eq!(text, "declare Checkout & payments <down>");
+        assert_eq!(unescape("&amp;lt;"), "&lt;", "decoded once, not twice");
     }
 
     #[test]

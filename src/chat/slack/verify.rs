@@ -45,7 +45,7 @@ pub fn verify(
 ) -> Result<(), VerifyError> {
     let (Some(ts), Some(sig)) = (timestamp, signature) else { return Err(VerifyError::Missing) };
     let when: i64 = ts.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
-    if (now - when).abs() > MAX_SKEW_SECS {
+    if now.abs_diff(when) > MAX_SKEW_SECS as u64 {
         return Err(VerifyError::Stale);
     }
     let given =

@@ -23,6 +23,8 @@ pub struct Channel {
 pub struct MemoryChat {
     platform: Platform,
     state: Mutex<State>,
+    /// Posts that will never be answered, like a platform that accepts and stalls.
+    hang: std::sync::atomic::AtomicU32,
 }
 
 #[derive(Default)]
@@ -39,12 +41,17 @@ impl MemoryChat {
         for c in existing {
             s.channels.insert(c.to_string(), Channel { name: c.to_string(), ..Default::default() });
         }
-        Self { platform, state: Mutex::new(s) }
+        Self { platform, state: Mutex::new(s), hang: std::sync::atomic::AtomicU32::new(0) }
     }
 
     /// The next calls fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = ChatError>) {
         self.state.lock().unwrap().failures.extend(errors);
+    }
+
+    /// The next `n` posts never get an answer.
+    pub fn hang_next_posts(&self, n: u32) {
+        self.hang.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn channel(&self, id: &str) -> Option<Channel> {
@@ -117,6 +124,11 @@ impl ChatApi for MemoryChat {
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
+        use std::sync::atomic::Ordering;
+        if self.hang.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        {
+            std::future::pending::<()>().await;
+        }
         self.call(|s| {
             let c = live(s, channel)?;
             c.posts.push(message.to_plain());

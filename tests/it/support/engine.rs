@@ -26,6 +26,7 @@ pub fn quick_retries() -> RetryPolicy {
     RetryPolicy {
         base: Duration::from_millis(5),
         max_delay: Duration::from_millis(40),
+        lease: Duration::from_secs(2),
         ..RetryPolicy::default()
     }
 }
