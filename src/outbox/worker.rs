@@ -112,7 +112,9 @@ impl Outbox {
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let now = Utc::now();
         let lease = now + chrono::Duration::from_std(self.policy.lease).expect("lease fits");
-        let batch = self.store.claim(&self.worker, now, lease, self.policy.batch).await?;
+        let platforms: Vec<Platform> = self.apis.keys().copied().collect();
+        let batch =
+            self.store.claim(&self.worker, now, lease, self.policy.batch, &platforms).await?;
         let n = batch.len();
         let mut set = JoinSet::new();
         for row in batch {

@@ -142,13 +142,15 @@ pub trait Store: Send + Sync {
     /// Writes a decision atomically: inbox row, incident, entries, subscription, outbox.
     async fn commit(&self, commit: Commit) -> Result<()>;
 
-    /// Leases up to `limit` outbox rows, each the oldest undone row of its lane.
+    /// Leases up to `limit` outbox rows for `platforms`, each the oldest undone
+    /// row of its lane. A worker never takes rows it has no adapter for.
     async fn claim(
         &self,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        platforms: &[Platform],
     ) -> Result<Vec<Claimed>>;
     /// Marks a leased row done; `error` is set when it was given up on.
     async fn finish(

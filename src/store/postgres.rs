@@ -34,6 +34,7 @@ impl_store!(
        SELECT o.id FROM outbox o
        WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
          AND (o.lease_until IS NULL OR o.lease_until < $1)
+         AND strpos($5, ',' || o.platform || ',') > 0
          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
        ORDER BY o.id LIMIT $2
        FOR UPDATE SKIP LOCKED)

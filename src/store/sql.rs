@@ -50,7 +50,8 @@ pub(super) fn conflict(e: sqlx::Error) -> StoreError {
 
 /// Implements `Store` for `$store` (which has a `pool` field).
 /// `$begin` is the statement that opens a write transaction; `$claim` the
-/// statement that leases outbox rows, with binds now, limit, worker, lease end.
+/// statement that leases outbox rows, with binds now, limit, worker, lease end
+/// and the wanted platforms as `,a,b,`.
 macro_rules! impl_store {
     ($store:ty, $name:literal, $begin:literal, $claim:expr) => {
         #[async_trait::async_trait]
@@ -328,12 +329,16 @@ macro_rules! impl_store {
                 now: chrono::DateTime<chrono::Utc>,
                 lease_until: chrono::DateTime<chrono::Utc>,
                 limit: i64,
+                platforms: &[$crate::incident::Platform],
             ) -> $crate::store::Result<Vec<$crate::store::Claimed>> {
+                // ",slack,console," — matched against ',' || platform || ',' in SQL.
+                let wanted: String = platforms.iter().map(|p| format!(",{p}")).collect::<String>() + ",";
                 let rows: Vec<(i64, i64, String, String, i64)> = sqlx::query_as($claim)
                     .bind(now)
                     .bind(limit)
                     .bind(worker)
                     .bind(lease_until)
+                    .bind(wanted)
                     .fetch_all(&self.pool)
                     .await?;
                 let mut out = Vec::with_capacity(rows.len());
