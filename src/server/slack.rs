@@ -245,6 +245,12 @@ async fn flag_by_reaction(
             return Handled::Retry;
         }
     };
+    // The reaction may have been removed before this event was handled (or
+    // before Slack's retry of it): only a reaction that is still there flags.
+    if !fetched.has_reaction(&slack.reaction, &user) {
+        tracing::debug!(channel, ts, user, "the reaction is gone; nothing to flag");
+        return Handled::Recorded;
+    }
     let msg = FlaggedMessage {
         key: key(&channel, &ts),
         author: UserRef::new(Platform::Slack, fetched.user),

@@ -102,6 +102,12 @@ impl Bot {
         channel: &str,
         ts: &str,
     ) -> u16 {
+        // A person adds or removes 📌 in Slack, and Slack sends the event.
+        if kind == "reaction_added" {
+            self.slack.react(channel, ts, "pushpin", user);
+        } else {
+            self.slack.unreact(channel, ts, "pushpin", user);
+        }
         let e = serde_json::json!({"type": kind, "user": user, "reaction": "pushpin", "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": ts});
         self.event(event_id, e, None).await
     }
@@ -246,6 +252,7 @@ on_both_backends! {
         eventually("the channel is recorded", Duration::from_secs(10), || async { store.channel(IncidentId(1), Platform::Slack).await.unwrap().is_some() }).await;
 
         let ts = slack.say(&ch, "UBOB", "db failover started", None);
+        slack.react(&ch, &ts, "pushpin", "UALICE");
         let reaction = |id: &str| serde_json::json!({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": id, "event_time": 1700000000,
             "event": {"type": "reaction_added", "user": "UALICE", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}, "event_ts": ts}});
         // Slack is down for the message fetch: the event must not be acknowledged.
@@ -262,5 +269,23 @@ on_both_backends! {
         assert_eq!(entry.flags.len(), 1);
         assert_eq!(slack.violations(), Vec::<String>::new());
         server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn a_reaction_removed_before_its_event_is_handled_flags_nothing(db: &TestDb) {
+        let bot = Bot::start(&db.url).await;
+        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
+        bot.settled().await;
+        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let ts = bot.slack.say(&ch, "UBOB", "probably nothing", None);
+        // Added and taken back at once; the removal's event is handled first.
+        bot.slack.react(&ch, &ts, "pushpin", "UCAROL");
+        bot.slack.unreact(&ch, &ts, "pushpin", "UCAROL");
+        assert_eq!(bot.reaction("EvR2", "reaction_removed", "UCAROL", &ch, &ts).await, 200);
+        let added = serde_json::json!({"type": "reaction_added", "user": "UCAROL", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}});
+        assert_eq!(bot.event("EvR1", added, None).await, 200);
+        assert!(bot.entry(&ch, &ts).await.is_none(), "no entry for a reaction that is gone");
+        bot.server.stop().await.unwrap();
     }
 }

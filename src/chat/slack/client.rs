@@ -61,6 +61,17 @@ pub struct FetchedMessage {
     pub text: String,
     /// Links to the files attached to it.
     pub files: Vec<String>,
+    /// Its reactions now: (name, who reacted).
+    pub reactions: Vec<(String, Vec<String>)>,
+}
+
+impl FetchedMessage {
+    /// Whether `user` has `reaction` on the message right now.
+    pub fn has_reaction(&self, reaction: &str, user: &str) -> bool {
+        self.reactions
+            .iter()
+            .any(|(name, users)| name == reaction && users.iter().any(|u| u == user))
+    }
 }
 
 impl SlackChat {
@@ -95,10 +106,18 @@ impl SlackChat {
             .into_iter()
             .filter_map(|f| f.permalink.or(f.url_private).map(|u| u.to_string()))
             .collect();
+        let reactions = m
+            .content
+            .reactions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.name.to_string(), r.users.into_iter().map(|u| u.to_string()).collect()))
+            .collect();
         Ok(Some(FetchedMessage {
             user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
             text: super::events::unescape(&m.content.text.unwrap_or_default()),
             files,
+            reactions,
         }))
     }
 

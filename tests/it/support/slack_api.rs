@@ -38,6 +38,8 @@ pub struct Channel {
     pub members: Vec<String>,
     /// (ts, text, user, thread_ts)
     pub messages: Vec<(String, String, String, Option<String>)>,
+    /// (ts, reaction, user)
+    pub reactions: Vec<(String, String, String)>,
     pub pins: Vec<String>,
     pub archived: bool,
 }
@@ -140,6 +142,20 @@ impl SlackApi {
         let ch = ws.channels.get_mut(channel).expect("channel exists");
         ch.messages.push((ts.clone(), text.into(), user.into(), thread.map(String::from)));
         ts
+    }
+
+    /// Someone adds a reaction to a message (the event is sent separately).
+    pub fn react(&self, channel: &str, ts: &str, reaction: &str, user: &str) {
+        let mut ws = self.ws.lock().unwrap();
+        let ch = ws.channels.get_mut(channel).expect("channel exists");
+        ch.reactions.push((ts.into(), reaction.into(), user.into()));
+    }
+
+    /// Someone takes a reaction back.
+    pub fn unreact(&self, channel: &str, ts: &str, reaction: &str, user: &str) {
+        let mut ws = self.ws.lock().unwrap();
+        let ch = ws.channels.get_mut(channel).expect("channel exists");
+        ch.reactions.retain(|r| !(r.0 == ts && r.1 == reaction && r.2 == user));
     }
 
     /// Someone edits a message.
@@ -369,7 +385,17 @@ async fn api(
                 .messages
                 .iter()
                 .filter(|m| m.0 == ts || m.3.as_deref() == Some(ts))
-                .map(|m| json!({"type": "message", "ts": m.0, "text": m.1, "user": m.2, "thread_ts": m.3}))
+                .map(|m| {
+                    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+                    for r in ch.reactions.iter().filter(|r| r.0 == m.0) {
+                        by_name.entry(&r.1).or_default().push(&r.2);
+                    }
+                    let reactions: Vec<Value> = by_name
+                        .into_iter()
+                        .map(|(name, users)| json!({"name": name, "count": users.len(), "users": users}))
+                        .collect();
+                    json!({"type": "message", "ts": m.0, "text": m.1, "user": m.2, "thread_ts": m.3, "reactions": reactions})
+                })
                 .collect();
             if found.is_empty() {
                 return error("thread_not_found");
