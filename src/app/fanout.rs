@@ -65,12 +65,19 @@ impl App {
         &self,
         incident: &Incident,
     ) -> Result<Vec<ChannelRef>, StoreError> {
+        let matching: Vec<_> = self
+            .store
+            .subscriptions()
+            .await?
+            .into_iter()
+            .filter(|s| s.matches(incident, &self.rules))
+            .collect();
+        if matching.is_empty() {
+            return Ok(Vec::new());
+        }
         let own = self.store.channel(incident.id, incident.platform).await?;
         let mut seen = BTreeSet::new();
-        for sub in self.store.subscriptions().await? {
-            if !sub.matches(incident, &self.rules) {
-                continue;
-            }
+        for sub in matching {
             let ch = sub.channel;
             let is_announce = self.announce.get(&ch.platform) == Some(&ch.id);
             let is_own = ch.platform == incident.platform

@@ -106,15 +106,21 @@ impl App {
 
     /// Runs the text after `/incident`.
     pub async fn command(&self, ctx: &Ctx, text: &str) -> Reply {
+        match self.parse(ctx, text) {
+            Ok(inv) => self.invoke(ctx, inv).await,
+            Err(reply) => reply,
+        }
+    }
+
+    /// Parses the text after `/incident` with this team's rules; a mistake
+    /// comes back as the reply to show.
+    pub fn parse(&self, ctx: &Ctx, text: &str) -> Result<command::Invocation, Reply> {
         let pc = ParseContext {
             rules: &self.rules,
             teams: &self.team_names,
             platform: ctx.channel.platform,
         };
-        match command::parse(text, &pc) {
-            Ok(inv) => self.invoke(ctx, inv).await,
-            Err(e) => Reply::from_failure(e.into(), "parse"),
-        }
+        command::parse(text, &pc).map_err(|e| Reply::from_failure(e.into(), "parse"))
     }
 
     /// Runs an already typed invocation (Discord's options arrive typed).

@@ -139,11 +139,10 @@ impl Session {
 
     async fn command(&mut self, text: &str) {
         let ctx = self.ctx();
-        let declaring = matches!(
-            crate::command::parse(text, &crate::command::ParseContext { rules: &self.app.rules, teams: &[], platform: Platform::Console }),
-            Ok(inv) if matches!(inv.cmd, Cmd::Declare { .. })
-        );
-        let reply = self.app.command(&ctx, text).await;
+        let (declaring, reply) = match self.app.parse(&ctx, text) {
+            Ok(inv) => (matches!(inv.cmd, Cmd::Declare { .. }), self.app.invoke(&ctx, inv).await),
+            Err(reply) => (false, reply),
+        };
         let body = reply.message.to_plain().replace('\n', "\n    ");
         self.room.say(&format!("#{} (only you) tocsin: {body}", self.channel));
         if declaring && reply.outcome == Outcome::Done {
