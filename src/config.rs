@@ -124,6 +124,8 @@ pub struct DiscordConfig {
     pub public_key: String,
     pub guild_id: String,
     pub category_id: Option<String>,
+    /// Where `close` moves the channel; `None` leaves it in place, locked.
+    pub archive_category_id: Option<String>,
     pub announce_channel: Option<String>,
     pub interactions: DiscordInteractions,
     /// Without a trailing slash.
@@ -284,6 +286,7 @@ impl DiscordConfig {
             public_key: public_key.into(),
             guild_id: guild_id.into(),
             category_id: None,
+            archive_category_id: None,
             announce_channel: None,
             interactions: DiscordInteractions::Gateway,
             api_base_url: DEFAULT_DISCORD_API.to_owned(),
@@ -300,6 +303,7 @@ impl fmt::Debug for DiscordConfig {
             .field("public_key", &self.public_key)
             .field("guild_id", &self.guild_id)
             .field("category_id", &self.category_id)
+            .field("archive_category_id", &self.archive_category_id)
             .field("announce_channel", &self.announce_channel)
             .field("interactions", &self.interactions)
             .field("api_base_url", &self.api_base_url)

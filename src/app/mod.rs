@@ -100,6 +100,11 @@ impl App {
         self
     }
 
+    /// The configured teams' names, for parsing invitations.
+    pub fn team_names(&self) -> &[String] {
+        &self.team_names
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }

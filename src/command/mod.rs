@@ -3,10 +3,12 @@
 
 pub mod help;
 mod invocation;
+mod options;
 mod parse;
 pub mod spec;
 
 pub use invocation::{Cmd, Invitee, Invocation, Value, Values};
+pub use options::{OptionValue, from_options};
 pub use parse::{ParseContext, UsageError, parse};
 pub use spec::{ArgKind, ArgSpec, Spec, Where};
 

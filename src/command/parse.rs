@@ -199,7 +199,7 @@ fn take_switches(
 }
 
 /// Parses one token for an argument; `Ok(None)` when an optional argument does not match and is skipped.
-fn one(
+pub(super) fn one(
     spec: &'static Spec,
     arg: &ArgSpec,
     tok: &str,

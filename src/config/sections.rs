@@ -29,6 +29,7 @@ pub(super) const DISCORD_KEYS: &[&str] = &[
     "public_key",
     "guild_id",
     "category_id",
+    "archive_category_id",
     "announce_channel",
     "interactions",
     "api_base_url",
@@ -196,7 +197,14 @@ fn discord(s: &Section<'_>) -> Result<DiscordConfig, ConfigError> {
     let application_id = s.required_string("application_id")?;
     let public_key = s.required_string("public_key")?;
     let guild_id = s.required_string("guild_id")?;
+    if public_key.len() != 64 || !public_key.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(s.err(
+            "public_key",
+            "is not a public key (64 hexadecimal characters, from General Information)",
+        ));
+    }
     let category_id = s.optional_string("category_id")?;
+    let archive_category_id = s.optional_string("archive_category_id")?;
     let announce_channel = s.optional_string("announce_channel")?;
     let interactions = match s.string("interactions")?.as_deref() {
         None => DiscordInteractions::default(),
@@ -221,6 +229,7 @@ fn discord(s: &Section<'_>) -> Result<DiscordConfig, ConfigError> {
         public_key,
         guild_id,
         category_id,
+        archive_category_id,
         announce_channel,
         interactions,
         api_base_url,

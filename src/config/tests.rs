@@ -10,8 +10,9 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn env_x(_: &str) -> Option<String> {
-    Some("x".to_owned())
+/// Every variable is "x", but for the one that must be a key.
+fn env_x(name: &str) -> Option<String> {
+    Some(if name == "DISCORD_PUBLIC_KEY" { "ab".repeat(32) } else { "x".to_owned() })
 }
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -240,7 +241,9 @@ fn an_unknown_key_with_odd_characters_is_quoted() {
 fn a_missing_required_key_is_named() {
     assert_eq!(error("[slack]\nbot_token = \"t\"\n"), "bot.toml: slack.signing_secret: missing");
     assert_eq!(
-        error("[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n"),
+        error(
+            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"abababababababababababababababababababababababababababababababab\"\n"
+        ),
         "bot.toml: discord.guild_id: missing"
     );
 }
@@ -297,7 +300,7 @@ fn a_platform_section_turns_the_platform_on() {
     let c = parse(
         "[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\n\
          timeline_reaction = \":eyes:\"\napi_base_url = \"http://127.0.0.1:9/api/\"\n\
-         [discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n\
+         [discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"abababababababababababababababababababababababababababababababab\"\n\
          guild_id = \"2\"\ninteractions = \"http\"\n",
     )
     .unwrap();
@@ -310,8 +313,23 @@ fn a_platform_section_turns_the_platform_on() {
         discord,
         DiscordConfig {
             interactions: DiscordInteractions::Http,
-            ..DiscordConfig::new("t", "1", "k", "2")
+            ..DiscordConfig::new(
+                "t",
+                "1",
+                "abababababababababababababababababababababababababababababababab",
+                "2"
+            )
         }
+    );
+}
+
+#[test]
+fn a_public_key_that_is_not_64_hex_characters_is_rejected() {
+    assert_eq!(
+        error(
+            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\nguild_id = \"2\"\n"
+        ),
+        "bot.toml: discord.public_key: is not a public key (64 hexadecimal characters, from General Information)"
     );
 }
 
@@ -319,7 +337,7 @@ fn a_platform_section_turns_the_platform_on() {
 fn an_unknown_interactions_mode_is_rejected() {
     assert_eq!(
         error(
-            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"k\"\n\
+            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"abababababababababababababababababababababababababababababababab\"\n\
              guild_id = \"2\"\ninteractions = \"websocket\"\n"
         ),
         r#"bot.toml: discord.interactions: "websocket" is not one of: gateway, http"#

@@ -1,6 +1,8 @@
 //! The HTTP server: health, metrics and the public status page; the platform
 //! endpoints mount here as adapters are enabled.
 
+pub mod discord;
+pub mod discord_gateway;
 mod pages;
 pub mod slack;
 pub mod slack_socket;
@@ -14,9 +16,10 @@ use tracing::info;
 
 use crate::app::{App, SystemClock};
 use crate::chat::ChatApi;
+use crate::chat::discord::client::DiscordChat;
 use crate::chat::slack::client::SlackChat;
 use crate::cli::{CliError, CliResult, open_store, outbox};
-use crate::config::Config;
+use crate::config::{Config, DiscordInteractions};
 use crate::incident::Platform;
 use crate::outbox::Outbox;
 use crate::store::Store;
@@ -29,6 +32,8 @@ pub struct ServerState {
     pub app: Arc<App>,
     /// Present when the `[slack]` section is.
     pub slack: Option<Arc<slack::SlackState>>,
+    /// Present when the `[discord]` section is.
+    pub discord: Option<Arc<discord::DiscordState>>,
 }
 
 pub fn router(state: ServerState) -> Router {
@@ -39,6 +44,9 @@ pub fn router(state: ServerState) -> Router {
     if state.slack.is_some() {
         router = router.merge(slack::routes());
     }
+    if state.discord.as_ref().is_some_and(|d| d.verifier.is_some()) {
+        router = router.merge(discord::routes());
+    }
     router.with_state(state)
 }
 
@@ -46,6 +54,7 @@ pub fn router(state: ServerState) -> Router {
 pub struct Running {
     pub addr: std::net::SocketAddr,
     socket: Option<slack_socket::Listener>,
+    gateway: Option<discord_gateway::Gateway>,
     stop: watch::Sender<bool>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: tokio::task::JoinHandle<()>,
@@ -56,6 +65,9 @@ impl Running {
     pub async fn stop(self) -> CliResult {
         if let Some(listener) = &self.socket {
             listener.shutdown().await;
+        }
+        if let Some(gateway) = self.gateway {
+            gateway.shutdown().await;
         }
         let _ = self.stop.send(true);
         let served = self.http.await.map_err(anyhow::Error::from)?;
@@ -82,6 +94,23 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
             reaction: c.timeline_reaction.clone(),
         })
     });
+    let discord = match &config.discord {
+        Some(c) => {
+            let chat = Arc::new(DiscordChat::new(c));
+            apis.push(chat.clone());
+            platforms.push(Platform::Discord);
+            let verifier = match c.interactions {
+                DiscordInteractions::Gateway => None,
+                DiscordInteractions::Http => Some(verifier(&config, &c.public_key)?),
+            };
+            Some(Arc::new(discord::DiscordState {
+                chat,
+                verifier,
+                reaction: c.timeline_reaction.clone(),
+            }))
+        }
+        None => None,
+    };
     if config.slack.is_none() && config.discord.is_none() {
         info!(
             "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
@@ -100,7 +129,11 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
     let app = App::new(store.clone(), &config, &platforms, Arc::new(SystemClock))
         .with_outbox_notifier(outbox.notifier());
-    let state = ServerState { store: store.clone(), outbox, app: Arc::new(app), slack };
+    let state = ServerState { store: store.clone(), outbox, app: Arc::new(app), slack, discord };
+    let gateway = match (&config.discord, &state.discord) {
+        (Some(c), Some(d)) => Some(discord_gateway::start(c, state.clone(), d.clone())),
+        _ => None,
+    };
     let socket = match (&config.slack, &state.slack) {
         (Some(c), Some(s)) if c.app_token.is_some() => {
             let token = c.app_token.as_deref().unwrap_or_default();
@@ -122,7 +155,23 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
             .await
     });
     info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
-    Ok(Running { addr, socket, stop, http, worker })
+    Ok(Running { addr, socket, gateway, stop, http, worker })
+}
+
+/// The interactions endpoint's signature checker for `public_key` (hex).
+fn verifier(
+    config: &Config,
+    public_key: &str,
+) -> Result<serenity::interactions_endpoint::Verifier, CliError> {
+    let mut key = [0u8; 32];
+    let bad = || {
+        CliError::usage(format!(
+            "{}: discord.public_key: is not an Ed25519 public key",
+            config.source()
+        ))
+    };
+    hex::decode_to_slice(public_key, &mut key).map_err(|_| bad())?;
+    serenity::interactions_endpoint::Verifier::try_new(key).map_err(|_| bad())
 }
 
 /// `tocsin serve`: start, then run until Ctrl-C or SIGTERM.

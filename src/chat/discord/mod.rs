@@ -1,5 +1,8 @@
-//! Discord: rendering and the application commands. The REST client, the
-//! gateway and the interactions endpoint build on these.
+//! Discord: the REST client, rendering, the application commands, and the
+//! interactions and gateway events turned into tocsin's terms.
 
+pub mod client;
 pub mod commands;
+pub mod events;
 pub mod render;
+pub mod rest;

@@ -63,6 +63,27 @@ fn is_snowflake(s: &str) -> bool {
     !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The Discord users the bot itself mentions (never user text): the only
+/// ones a post may ping.
+pub fn mentioned(message: &Message) -> Vec<String> {
+    let mut ids: Vec<String> = message
+        .spans
+        .iter()
+        .filter_map(|s| match s {
+            crate::chat::Span::User(u)
+                if u.platform == Platform::Discord && is_snowflake(&u.id) =>
+            {
+                Some(u.id.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.truncate(100);
+    ids
+}
+
 /// The posts a message becomes.
 pub fn posts(message: &Message) -> Vec<String> {
     split(&markdown(message), MAX_CONTENT)

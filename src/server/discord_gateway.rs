@@ -1,0 +1,168 @@
+//! The Discord gateway, through serenity: interactions (in the default
+//! `interactions = "gateway"` mode) and the events HTTP cannot deliver —
+//! reactions, edits and deletions of messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{
+    ChannelId, Context, EventHandler, GatewayIntents, GuildId, Interaction, Message, MessageId,
+    MessageUpdateEvent, Reaction, ReactionType, Ready,
+};
+use serenity::client::ClientBuilder;
+use serenity::gateway::ShardManager;
+use serenity::http::HttpBuilder;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::ServerState;
+use super::discord::{DiscordState, Event, answer, ids, on_event};
+use crate::chat::discord::events::from_interaction;
+use crate::config::DiscordConfig;
+
+/// What tocsin asks the gateway for. MESSAGE_CONTENT (privileged) lets it read
+/// the text of a message flagged by reaction and of its edits.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::GUILD_MESSAGE_REACTIONS
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+struct Handler {
+    server: ServerState,
+    discord: Arc<DiscordState>,
+}
+
+impl Handler {
+    fn emoji(r: &ReactionType) -> String {
+        match r {
+            ReactionType::Unicode(s) => s.clone(),
+            ReactionType::Custom { id, name, .. } => {
+                format!("{}:{id}", name.as_deref().unwrap_or_default())
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn reaction(r: &Reaction) -> Option<(String, String, String, String)> {
+        let user = r.user_id?.to_string();
+        Some((user, r.channel_id.to_string(), r.message_id.to_string(), Self::emoji(&r.emoji)))
+    }
+
+    async fn event(&self, e: Event) {
+        on_event(&self.server, &self.discord, e).await;
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _: Context, ready: Ready) {
+        info!(user = ready.user.name, "Discord gateway connected");
+    }
+
+    async fn interaction_create(&self, _: Context, interaction: Interaction) {
+        let inbound = from_interaction(&interaction);
+        let Some((id, token)) = ids(&inbound) else { return };
+        let reply = answer(&self.server, &self.discord, inbound).await;
+        if let Err(e) = self.discord.chat.answer(&id, &token, &reply).await {
+            warn!(error = %e, "could not answer a Discord interaction");
+        }
+    }
+
+    async fn reaction_add(&self, _: Context, r: Reaction) {
+        if let Some((user, channel, message, emoji)) = Self::reaction(&r) {
+            self.event(Event::ReactionAdded { user, channel, message, emoji }).await;
+        }
+    }
+
+    async fn reaction_remove(&self, _: Context, r: Reaction) {
+        if let Some((user, channel, message, emoji)) = Self::reaction(&r) {
+            self.event(Event::ReactionRemoved { user, channel, message, emoji }).await;
+        }
+    }
+
+    async fn message_update(
+        &self,
+        _: Context,
+        _: Option<Message>,
+        _: Option<Message>,
+        e: MessageUpdateEvent,
+    ) {
+        let Some(content) = e.content else { return };
+        let at = e.edited_timestamp.map_or_else(chrono::Utc::now, |t| *t);
+        let (channel, message) = (e.channel_id.to_string(), e.id.to_string());
+        self.event(Event::Edited { channel, message, content, at }).await;
+    }
+
+    async fn message_delete(&self, _: Context, c: ChannelId, m: MessageId, _: Option<GuildId>) {
+        self.event(Event::Deleted { channel: c.to_string(), message: m.to_string() }).await;
+    }
+
+    async fn message_delete_bulk(
+        &self,
+        _: Context,
+        c: ChannelId,
+        ms: Vec<MessageId>,
+        _: Option<GuildId>,
+    ) {
+        for m in ms {
+            self.event(Event::Deleted { channel: c.to_string(), message: m.to_string() }).await;
+        }
+    }
+}
+
+/// The running gateway connection.
+pub struct Gateway {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Gateway {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Connects in the background, and reconnects (with backoff) whenever the
+/// connection ends for good; serenity itself resumes dropped sessions.
+pub fn start(config: &DiscordConfig, server: ServerState, discord: Arc<DiscordState>) -> Gateway {
+    let (stop, mut stopped) = watch::channel(false);
+    let (token, base) = (config.bot_token.clone(), config.api_base_url.clone());
+    let task = tokio::spawn(async move {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            // serenity's own rate limiter ignores a proxy (serenity #1739); the
+            // gateway makes only a call or two through it.
+            let http =
+                HttpBuilder::new(&token).proxy(base.clone()).ratelimiter_disabled(true).build();
+            let handler = Handler { server: server.clone(), discord: discord.clone() };
+            let mut client =
+                match ClientBuilder::new_with_http(http, intents()).event_handler(handler).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        error!(error = %e, "cannot set up the Discord gateway");
+                        return;
+                    }
+                };
+            let shards: Arc<ShardManager> = client.shard_manager.clone();
+            tokio::select! {
+                result = client.start() => match result {
+                    Ok(()) => info!("the Discord gateway closed"),
+                    Err(e) => warn!(error = %e, retry_in_s = wait.as_secs(), "the Discord gateway failed"),
+                },
+                _ = async { let _ = stopped.wait_for(|s| *s).await; } => {
+                    shards.shutdown_all().await;
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {} // backoff before reconnecting
+                _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
+            }
+            wait = (wait * 2).min(Duration::from_secs(120));
+        }
+    });
+    Gateway { stop, task }
+}
