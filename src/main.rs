@@ -44,10 +44,14 @@ enum Command {
         platform: ManifestPlatform,
     },
     /// Print the application commands: `commands discord` (the JSON to
-    /// bulk-overwrite in the guild, with choices from this configuration).
+    /// bulk-overwrite in the guild, with choices from this configuration);
+    /// with `--register`, install them in the configured guild.
     Commands {
         #[arg(value_enum)]
         platform: CommandsPlatform,
+        /// Bulk-overwrite the guild's commands with these (needs [discord]).
+        #[arg(long)]
+        register: bool,
     },
     /// Configuration commands.
     Config {
@@ -106,8 +110,8 @@ fn main() -> ExitCode {
             }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),
-            Command::Commands { platform: CommandsPlatform::Discord } => {
-                cli::commands_discord(&config)
+            Command::Commands { platform: CommandsPlatform::Discord, register } => {
+                cli::commands_discord(&config, register).await
             }
         }
     });

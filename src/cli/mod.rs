@@ -134,13 +134,29 @@ pub fn manifest_slack(config: &Config) -> CliResult {
     Ok(())
 }
 
-pub fn commands_discord(config: &Config) -> CliResult {
+pub async fn commands_discord(config: &Config, register: bool) -> CliResult {
     use crate::chat::discord::commands::{Choices, application_commands};
     let roles: Vec<String> = config.roles.iter().map(|r| r.key.clone()).collect();
     let teams: Vec<String> = config.teams.iter().map(|t| t.name.clone()).collect();
     let choices =
         Choices { severities: &config.incidents.severities, roles: &roles, teams: &teams };
-    println!("{}", serde_json::to_string_pretty(&application_commands(&choices))?);
+    let commands = application_commands(&choices);
+    if !register {
+        println!("{}", serde_json::to_string_pretty(&commands)?);
+        return Ok(());
+    }
+    let Some(discord) = &config.discord else {
+        return Err(CliError::usage(format!(
+            "{}: --register needs a [discord] section (bot_token, application_id, guild_id)",
+            config.source()
+        )));
+    };
+    let chat = crate::chat::discord::client::DiscordChat::new(discord);
+    let n = chat
+        .register(&commands)
+        .await
+        .map_err(|e| anyhow::anyhow!("Discord did not take the commands: {e}"))?;
+    println!("registered {n} commands in guild {}", discord.guild_id);
     Ok(())
 }
 
