@@ -13,6 +13,10 @@ pub enum ChatError {
     /// 429: try again after this long.
     #[error("rate limited; retry after {0:?}")]
     RateLimited(Duration),
+    /// tocsin held the call back itself to stay within the platform's limits
+    /// (no call was made): try again after this long. Not a fault.
+    #[error("paced; next slot in {0:?}")]
+    Paced(Duration),
     /// 5xx, timeouts, connection errors: try again with backoff.
     #[error("platform unavailable: {0}")]
     Unavailable(String),

@@ -9,6 +9,7 @@ pub struct Counters {
     delivered: [AtomicU64; 3],
     failed: [AtomicU64; 3],
     retried: [AtomicU64; 3],
+    paced: [AtomicU64; 3],
 }
 
 fn slot(p: Platform) -> usize {
@@ -21,6 +22,8 @@ pub struct Counts {
     pub delivered: u64,
     pub failed: u64,
     pub retried: u64,
+    /// Held back by tocsin itself to stay within a platform's limits.
+    pub paced: u64,
 }
 
 impl Counters {
@@ -33,12 +36,16 @@ impl Counters {
     pub fn retried(&self, p: Platform) {
         self.retried[slot(p)].fetch_add(1, Ordering::Relaxed);
     }
+    pub fn paced(&self, p: Platform) {
+        self.paced[slot(p)].fetch_add(1, Ordering::Relaxed);
+    }
     pub fn get(&self, p: Platform) -> Counts {
         let i = slot(p);
         Counts {
             delivered: self.delivered[i].load(Ordering::Relaxed),
             failed: self.failed[i].load(Ordering::Relaxed),
             retried: self.retried[i].load(Ordering::Relaxed),
+            paced: self.paced[i].load(Ordering::Relaxed),
         }
     }
 }

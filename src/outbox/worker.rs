@@ -193,6 +193,10 @@ impl Outbox {
                 self.counters.retried(platform);
                 self.reschedule(&row, after, "rate limited").await;
             }
+            Err(Failure::Chat(ChatError::Paced(after))) => {
+                self.counters.paced(platform);
+                self.reschedule(&row, after, "paced").await;
+            }
             Err(Failure::Chat(ChatError::Unavailable(why)))
                 if row.attempts < self.policy.max_attempts =>
             {

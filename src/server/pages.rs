@@ -42,12 +42,13 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
     for (name, help, pick) in [
         ("tocsin_deliveries_total", "Deliveries made by this process.", 0),
         ("tocsin_delivery_failures_total", "Deliveries given up on by this process.", 1),
-        ("tocsin_delivery_retries_total", "Deliveries rescheduled by this process.", 2),
+        ("tocsin_delivery_retries_total", "Deliveries rescheduled after a platform fault.", 2),
+        ("tocsin_delivery_paced_total", "Deliveries held back to keep within rate limits.", 3),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for p in Platform::ALL {
             let c = s.outbox.counters.get(p);
-            let v = [c.delivered, c.failed, c.retried][pick];
+            let v = [c.delivered, c.failed, c.retried, c.paced][pick];
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
         }
     }

@@ -110,3 +110,29 @@ on_both_backends! {
         assert_eq!(slack.violations(), Vec::<String>::new());
     }
 }
+
+on_both_backends! {
+    async fn posts_keep_to_slacks_one_per_second_per_channel_without_drawing_429s(db: &TestDb) {
+        let (e, slack) = start(&db.url).await;
+        slack.limit_posts_per_channel(1);
+        e.run("UBOB", "CSTAKE", "subscribe").await;
+        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
+        let ch = {
+            e.deliver_all().await;
+            e.channel_of(1).await
+        };
+        for status in ["identified", "monitoring", "resolved"] {
+            e.run("UALICE", &ch, &format!("update {status} step")).await;
+        }
+        e.deliver_all().await;
+        let updates = |c: &str| slack.texts(c).into_iter().filter(|t| t.starts_with("📣")).count();
+        assert_eq!([updates(&ch), updates(ANNOUNCE), updates("CSTAKE")], [3, 3, 3]);
+        assert_eq!(slack.rate_limited(), 0, "tocsin paced itself; Slack never had to say 429");
+        for c in [ch.as_str(), ANNOUNCE, "CSTAKE"] {
+            let times = slack.post_times(c);
+            assert!(times.windows(2).all(|w| w[1] - w[0] >= std::time::Duration::from_millis(990)), "{c}: {times:?}");
+        }
+        assert!(e.outbox.counters.get(Platform::Slack).paced > 0);
+        assert_eq!(e.outbox.counters.get(Platform::Slack).retried, 0);
+    }
+}

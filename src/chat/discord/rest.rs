@@ -5,7 +5,7 @@
 //! back without its body or headers, so `retry_after` is lost. This client
 //! keeps both: a 429 (per route or global) blocks that bucket (or every call)
 //! until Discord's `retry_after` passes, and calls into a blocked bucket fail
-//! at once with [`ChatError::RateLimited`] instead of storming the API.
+//! at once with [`ChatError::Paced`] instead of storming the API.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -99,7 +99,7 @@ impl Rest {
     ) -> Result<Option<Value>, CallError> {
         let bucket = bucket(&method, path);
         if let Some(wait) = self.wait(&bucket) {
-            return Err(CallError::Retry(ChatError::RateLimited(wait)));
+            return Err(CallError::Retry(ChatError::Paced(wait)));
         }
         let mut req = self
             .client

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use super::pace::Pace;
 use super::render::{MAX_TEXT, mrkdwn, split};
 use crate::chat::{ChatApi, ChatError, Message, OpenedChannel};
 use crate::incident::{Platform, UserRef};
@@ -19,6 +20,7 @@ const MAX_TOPIC: usize = 250;
 pub struct SlackChat {
     client: SlackHyperClient,
     token: SlackApiToken,
+    pace: Pace,
 }
 
 impl SlackChat {
@@ -27,6 +29,7 @@ impl SlackChat {
         Self {
             client: SlackClient::new(connector(api_base_url)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
+            pace: Pace::new(Duration::from_secs(1)),
         }
     }
 
@@ -261,11 +264,20 @@ impl ChatApi for SlackChat {
         let s = self.client.open_session(&self.token);
         let mut first = None;
         for part in split(&mrkdwn(message), MAX_TEXT) {
+            while let Err(wait) = self.pace.reserve(channel) {
+                if first.is_none() {
+                    return Err(ChatError::Paced(wait));
+                }
+                // The rest of a long message follows its first part.
+                tokio::time::sleep(wait).await;
+            }
             let content = SlackMessageContent::new().with_text(part);
             let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
                 .with_unfurl_links(false)
                 .with_link_names(false);
-            let posted = s.chat_post_message(&req).await.map_err(classify)?;
+            let posted = s.chat_post_message(&req).await;
+            self.pace.finished(channel);
+            let posted = posted.map_err(classify)?;
             first.get_or_insert(posted.ts.to_string());
         }
         Ok(first.unwrap_or_default())

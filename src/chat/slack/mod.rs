@@ -4,5 +4,6 @@
 pub mod client;
 pub mod events;
 pub mod manifest;
+pub mod pace;
 pub mod render;
 pub mod verify;

@@ -2,7 +2,8 @@
 //! messages, pins and files; answers with Slack's shapes and errors; checks
 //! every call against the official spec (../shared/specs) when it is present.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -38,8 +39,10 @@ pub struct Channel {
     pub members: Vec<String>,
     /// (ts, text, user, thread_ts)
     pub messages: Vec<(String, String, String, Option<String>)>,
-    /// (ts, reaction, user)
-    pub reactions: Vec<(String, String, String)>,
+    /// By message ts: (reaction, user).
+    pub reactions: BTreeMap<String, Vec<(String, String)>>,
+    /// Message ts → index in `messages`.
+    by_ts: HashMap<String, usize>,
     pub pins: Vec<String>,
     pub archived: bool,
 }
@@ -67,6 +70,10 @@ struct Workspace {
     /// Acknowledgements received: (envelope_id, payload).
     acks: Vec<(String, Value)>,
     next: u64,
+    /// Slack's 1 message per second per channel, when on.
+    post_interval: Option<Duration>,
+    post_times: HashMap<String, Vec<Instant>>,
+    rate_limited: usize,
 }
 
 #[derive(Clone)]
@@ -140,6 +147,7 @@ impl SlackApi {
         ws.next += 1;
         let ts = format!("1700000000.{:06}", ws.next);
         let ch = ws.channels.get_mut(channel).expect("channel exists");
+        ch.by_ts.insert(ts.clone(), ch.messages.len());
         ch.messages.push((ts.clone(), text.into(), user.into(), thread.map(String::from)));
         ts
     }
@@ -148,21 +156,41 @@ impl SlackApi {
     pub fn react(&self, channel: &str, ts: &str, reaction: &str, user: &str) {
         let mut ws = self.ws.lock().unwrap();
         let ch = ws.channels.get_mut(channel).expect("channel exists");
-        ch.reactions.push((ts.into(), reaction.into(), user.into()));
+        ch.reactions.entry(ts.into()).or_default().push((reaction.into(), user.into()));
     }
 
     /// Someone takes a reaction back.
     pub fn unreact(&self, channel: &str, ts: &str, reaction: &str, user: &str) {
         let mut ws = self.ws.lock().unwrap();
         let ch = ws.channels.get_mut(channel).expect("channel exists");
-        ch.reactions.retain(|r| !(r.0 == ts && r.1 == reaction && r.2 == user));
+        if let Some(rs) = ch.reactions.get_mut(ts) {
+            rs.retain(|r| !(r.0 == reaction && r.1 == user));
+        }
     }
 
     /// Someone edits a message.
     pub fn edit(&self, channel: &str, ts: &str, text: &str) {
         let mut ws = self.ws.lock().unwrap();
         let ch = ws.channels.get_mut(channel).expect("channel exists");
-        ch.messages.iter_mut().find(|m| m.0 == ts).expect("message exists").1 = text.into();
+        let i = *ch.by_ts.get(ts).expect("message exists");
+        ch.messages[i].1 = text.into();
+    }
+
+    /// Enforces Slack's limit on chat.postMessage: `per_second` posts per
+    /// second per channel, 429 with Retry-After beyond it.
+    pub fn limit_posts_per_channel(&self, per_second: u32) {
+        self.ws.lock().unwrap().post_interval =
+            Some(Duration::from_secs(1) / per_second.max(1));
+    }
+
+    /// How many 429s the per-channel limit has served.
+    pub fn rate_limited(&self) -> usize {
+        self.ws.lock().unwrap().rate_limited
+    }
+
+    /// When each accepted post reached a channel (with the limit on).
+    pub fn post_times(&self, channel: &str) -> Vec<Instant> {
+        self.ws.lock().unwrap().post_times.get(channel).cloned().unwrap_or_default()
     }
 
     /// How many Socket Mode connections are open.
@@ -309,6 +337,17 @@ async fn api(
     ws.next += 1;
     let n = ws.next;
     let channel_id = str_param(&p, "channel").to_string();
+    if method == "chat.postMessage"
+        && let Some(every) = ws.post_interval
+    {
+        let now = Instant::now();
+        let times = ws.post_times.entry(channel_id.clone()).or_default();
+        if times.last().is_some_and(|t| now.duration_since(*t) < every) {
+            ws.rate_limited += 1;
+            return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
+        }
+        times.push(now);
+    }
     match method.as_str() {
         "conversations.create" => {
             let name = str_param(&p, "name").to_string();
@@ -342,6 +381,7 @@ async fn api(
                 "conversations.archive" => ch.archived = true,
                 "chat.postMessage" => {
                     let ts = format!("1700000000.{n:06}");
+                    ch.by_ts.insert(ts.clone(), ch.messages.len());
                     ch.messages.push((
                         ts.clone(),
                         str_param(&p, "text").into(),
@@ -381,14 +421,15 @@ async fn api(
         "conversations.replies" => {
             let Some(ch) = ws.channels.get(&channel_id) else { return error("channel_not_found") };
             let ts = str_param(&p, "ts");
-            let found: Vec<Value> = ch
-                .messages
-                .iter()
-                .filter(|m| m.0 == ts || m.3.as_deref() == Some(ts))
+            let parent = ch.by_ts.get(ts).map(|i| &ch.messages[*i]);
+            let replies = ch.messages.iter().filter(|m| m.3.as_deref() == Some(ts));
+            let found: Vec<Value> = parent
+                .into_iter()
+                .chain(replies)
                 .map(|m| {
                     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-                    for r in ch.reactions.iter().filter(|r| r.0 == m.0) {
-                        by_name.entry(&r.1).or_default().push(&r.2);
+                    for r in ch.reactions.get(&m.0).into_iter().flatten() {
+                        by_name.entry(&r.0).or_default().push(&r.1);
                     }
                     let reactions: Vec<Value> = by_name
                         .into_iter()
