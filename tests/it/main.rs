@@ -3,6 +3,8 @@
 mod support;
 
 mod console;
+mod discord;
+mod discord_faults;
 mod flow;
 mod server;
 mod slack;

@@ -57,9 +57,11 @@ impl Pace {
         }
         if slots.len() > 10_000 {
             let every = self.every;
-            slots.retain(|_, s| matches!(s, Slot::InFlight(_)) || {
-                let Slot::Finished(t) = s else { return true };
-                now.duration_since(*t) < every
+            slots.retain(|_, s| {
+                matches!(s, Slot::InFlight(_)) || {
+                    let Slot::Finished(t) = s else { return true };
+                    now.duration_since(*t) < every
+                }
             });
         }
         slots.insert(channel.to_string(), Slot::InFlight(now));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tocsin::app::{App, Ctx, ManualClock, Reply};
 use tocsin::chat::ChatApi;
-use tocsin::config::{Config, SlackConfig, TeamConfig};
+use tocsin::config::{Config, DiscordConfig, SlackConfig, TeamConfig};
 use tocsin::incident::{ChannelRef, Platform, UserRef};
 use tocsin::outbox::{Outbox, PostmortemSettings, RetryPolicy};
 use tocsin::store::{self, Store};
@@ -18,7 +18,9 @@ pub struct Engine<C = MemoryChat> {
     pub app: App,
     pub outbox: Outbox,
     pub store: Arc<dyn Store>,
+    /// The one platform's client (named for the usual one).
     pub slack: Arc<C>,
+    pub platform: Platform,
 }
 
 /// Retries fast, so outage tests finish quickly.
@@ -42,27 +44,40 @@ impl Engine<MemoryChat> {
 impl<C: ChatApi + 'static> Engine<C> {
     /// The engine with `chat` as its Slack.
     pub async fn start_with(url: &str, slack: Arc<C>) -> Self {
+        Self::start_on(url, ANNOUNCE, slack, &["UDAVE", "UERIN"]).await
+    }
+
+    /// The engine with `chat` as its one platform, announcing in `announce`,
+    /// with a team "payments" of `team`.
+    pub async fn start_on(url: &str, announce: &str, chat: Arc<C>, team: &[&str]) -> Self {
+        let platform = chat.platform();
+        let slack = chat;
         let mut config = Config::default();
-        let mut slack_config = SlackConfig::new("xoxb-test", "secret");
-        slack_config.announce_channel = Some(ANNOUNCE.into());
-        config.slack = Some(slack_config);
-        let team = TeamConfig {
-            name: "payments".into(),
-            slack_users: vec!["UDAVE".into(), "UERIN".into()],
-            ..Default::default()
-        };
+        let members: Vec<String> = team.iter().map(|s| s.to_string()).collect();
+        let mut team = TeamConfig { name: "payments".into(), ..Default::default() };
+        if platform == Platform::Discord {
+            let mut dc = DiscordConfig::new("t", "1", "ab".repeat(32), "1");
+            dc.announce_channel = Some(announce.into());
+            config.discord = Some(dc);
+            team.discord_users = members;
+        } else {
+            let mut slack_config = SlackConfig::new("xoxb-test", "secret");
+            slack_config.announce_channel = Some(announce.into());
+            config.slack = Some(slack_config);
+            team.slack_users = members;
+        }
         config.teams = vec![team];
         let store = store::connect(url).await.expect("store");
         let clock = Arc::new(ManualClock::new());
         let settings = PostmortemSettings { rules: config.rules(), template: None };
         let apis: Vec<Arc<dyn ChatApi>> = vec![slack.clone()];
         let outbox = Outbox::new(store.clone(), apis, settings, quick_retries(), "test-worker");
-        let app = App::new(store.clone(), &config, &[Platform::Slack], clock);
-        Self { app, outbox, store, slack }
+        let app = App::new(store.clone(), &config, &[platform], clock);
+        Self { app, outbox, store, slack, platform }
     }
 
     pub async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        self.app.command(&ctx(user, channel), text).await
+        self.app.command(&ctx_on(self.platform, user, channel), text).await
     }
 
     /// Delivers until the outbox is empty, waiting out retry delays, within a deadline.
@@ -84,7 +99,7 @@ impl<C: ChatApi + 'static> Engine<C> {
     pub async fn channel_of(&self, id: i64) -> String {
         let ch = self
             .store
-            .channel(tocsin::incident::IncidentId(id), Platform::Slack)
+            .channel(tocsin::incident::IncidentId(id), self.platform)
             .await
             .expect("store");
         ch.expect("the incident channel was opened").0
@@ -93,9 +108,13 @@ impl<C: ChatApi + 'static> Engine<C> {
 
 /// Who acts where, on Slack.
 pub fn ctx(user: &str, channel: &str) -> Ctx {
+    ctx_on(Platform::Slack, user, channel)
+}
+
+pub fn ctx_on(platform: Platform, user: &str, channel: &str) -> Ctx {
     Ctx {
-        user: UserRef::new(Platform::Slack, user),
-        channel: ChannelRef::new(Platform::Slack, channel),
+        user: UserRef::new(platform, user),
+        channel: ChannelRef::new(platform, channel),
         event_id: None,
     }
 }

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 
+pub mod bot;
 pub mod chat;
 pub mod db;
+pub mod discord_api;
 pub mod engine;
 pub mod http;
 pub mod slack_api;

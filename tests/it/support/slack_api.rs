@@ -3,9 +3,9 @@
 //! every call against the official spec (../shared/specs) when it is present.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::time::{Duration, Instant};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -179,8 +179,7 @@ impl SlackApi {
     /// Enforces Slack's limit on chat.postMessage: `per_second` posts per
     /// second per channel, 429 with Retry-After beyond it.
     pub fn limit_posts_per_channel(&self, per_second: u32) {
-        self.ws.lock().unwrap().post_interval =
-            Some(Duration::from_secs(1) / per_second.max(1));
+        self.ws.lock().unwrap().post_interval = Some(Duration::from_secs(1) / per_second.max(1));
     }
 
     /// How many 429s the per-channel limit has served.
