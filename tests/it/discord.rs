@@ -243,3 +243,49 @@ async fn slow_work_is_answered_thinking_at_once_and_followed_up() {
     let said = bot.answer(&id, &payload).await;
     assert!(said.contains("INC-1"), "the follow-up has the real answer: {said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_discord_register_bulk_overwrites_the_guilds_commands() {
+    use crate::support::discord_api::{APP_ID, DiscordApi};
+    let d = DiscordApi::start(&[(GENERAL, "general")], &[ALICE]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bot.toml");
+    let toml = format!(
+        "[database]\nurl = \"sqlite://{}\"\n[discord]\nbot_token = \"discord-bot-token\"\napplication_id = \"{APP_ID}\"\npublic_key = \"{}\"\nguild_id = \"{GUILD}\"\napi_base_url = \"{}\"\n",
+        dir.path().join("t.db").display(),
+        crate::support::bot::public_key(),
+        d.base_url()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let register = |config: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+                .args(["commands", "discord", "--register", "--config"])
+                .arg(config)
+                .output()
+                .unwrap()
+        })
+    };
+    for _ in 0..2 {
+        let out = register(config.clone()).await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("registered 2 commands in guild {GUILD}")
+        );
+    }
+    let names: Vec<Value> =
+        d.commands().as_array().unwrap().iter().map(|c| c["name"].clone()).collect();
+    assert_eq!(
+        names,
+        [json!("incident"), json!("Add to timeline")],
+        "run twice, still two: an overwrite"
+    );
+    assert_eq!(d.violations(), Vec::<String>::new());
+
+    let without = dir.path().join("none.toml");
+    std::fs::write(&without, "").unwrap();
+    let out = register(without).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--register needs a [discord] section"));
+}
