@@ -30,12 +30,22 @@ enum Command {
     Console,
     /// Apply database migrations and exit.
     Migrate,
-    /// Write an incident's record: the postmortem draft (markdown) or everything (json).
+    /// Write an incident's record: the postmortem draft (markdown) or everything
+    /// (json); with --all, every incident and subscription as JSON lines (a backup).
     Export {
         /// The incident, e.g. INC-7.
-        incident: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        incident: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
+        /// Everything, as JSON lines, for `tocsin import`.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Read a backup made by `export --all` into an empty database.
+    Import {
+        /// The file to read; standard input when left out or "-".
+        file: Option<PathBuf>,
     },
     /// Print an app manifest: `manifest slack` (request URLs from server.public_url;
     /// Socket Mode when it is not set).
@@ -105,9 +115,18 @@ fn main() -> ExitCode {
             Command::Serve => cli::serve(config).await,
             Command::Console => cli::console(config).await,
             Command::Migrate => cli::migrate(config).await,
-            Command::Export { incident, format } => {
+            Command::Export { all: true, .. } => cli::export_all(config).await,
+            Command::Export { incident, format, .. } => {
+                let incident = incident.unwrap_or_default();
                 cli::export(config, &incident, matches!(format, Format::Json)).await
             }
+            Command::Import { file } => match file.filter(|f| f.as_os_str() != "-") {
+                None => cli::import(config, std::io::stdin().lock()).await,
+                Some(path) => match std::fs::File::open(&path) {
+                    Ok(f) => cli::import(config, std::io::BufReader::new(f)).await,
+                    Err(e) => Err(cli::CliError::usage(format!("{}: {e}", path.display()))),
+                },
+            },
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),
             Command::Commands { platform: CommandsPlatform::Discord, register } => {

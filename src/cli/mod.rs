@@ -13,7 +13,7 @@ use crate::outbox::{Outbox, PostmortemSettings, RetryPolicy};
 use crate::store::{self, Store};
 
 pub use console::console;
-pub use export::export;
+pub use export::{export, export_all, import};
 
 /// A failed subcommand and its exit code: 2 for usage or configuration, 1 otherwise.
 pub struct CliError {

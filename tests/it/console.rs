@@ -154,3 +154,39 @@ fn the_slack_manifest_and_discord_commands_print_as_json() {
         "the operator is told why"
     );
 }
+
+on_both_backends! {
+    async fn export_all_and_import_round_trip_a_database(db: &TestDb) {
+        let other = if db.url.starts_with("postgres") {
+            crate::support::db::TestDb::postgres().await.expect("a second PostgreSQL database")
+        } else {
+            crate::support::db::TestDb::sqlite()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let source = demo_config(dir.path(), &db.url);
+        let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/incident.txt")).unwrap();
+        let more = "/incident declare SEV1 Second one --private\n/incident subscribe INC-2\n";
+        assert!(tocsin(&["console", "--config", &source], &format!("{script}{more}"), dir.path()).status.success());
+        let backup = tocsin(&["export", "--all", "--config", &source], "", dir.path());
+        assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+        let backup = String::from_utf8(backup.stdout).unwrap();
+        assert_eq!(backup.lines().count(), 3, "two incidents, one subscription:\n{backup}");
+
+        let target_dir = tempfile::tempdir().unwrap();
+        let target = demo_config(target_dir.path(), &other.url);
+        let bad = tocsin(&["import", "--config", &target], &format!("{backup}{{\"nonsense\": 1}}\n"), dir.path());
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("line 4: not a tocsin export line"));
+        let empty = tocsin(&["export", "--all", "--config", &target], "", dir.path());
+        assert_eq!(String::from_utf8_lossy(&empty.stdout), "", "a bad file changes nothing");
+
+        let imported = tocsin(&["import", "--config", &target], &backup, dir.path());
+        assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+        let again = tocsin(&["export", "--all", "--config", &target], "", dir.path());
+        assert_eq!(String::from_utf8(again.stdout).unwrap(), backup, "the round trip is exact");
+        let twice = tocsin(&["import", "--config", &target], &backup, dir.path());
+        assert_eq!(twice.status.code(), Some(2), "importing into a database with incidents is refused");
+        let md = tocsin(&["export", "INC-1", "--config", &target], "", dir.path());
+        assert!(String::from_utf8_lossy(&md.stdout).contains("Checkout failing for EU customers"));
+    }
+}
