@@ -63,10 +63,54 @@ enum Command {
         #[arg(long)]
         register: bool,
     },
+    /// Delete (staged), restore, list deleted, or purge incident records.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// The audit log: who changed what, newest last.
+    Audit {
+        /// Only this incident's lines.
+        incident: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IncidentCommand {
+    /// Hide an incident and purge it after incidents.purge_grace_hours; or,
+    /// with --closed-before, every incident closed before a date (listed
+    /// first; needs --confirm).
+    Delete {
+        #[arg(required_unless_present = "closed_before", conflicts_with = "closed_before")]
+        incident: Option<String>,
+        /// A date like 2026-01-31.
+        #[arg(long, value_name = "DATE")]
+        closed_before: Option<String>,
+        #[arg(long)]
+        confirm: bool,
+        /// Who is doing this, for the audit log (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Undo a deletion before the purge.
+    Restore {
+        incident: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List incidents marked for deletion.
+    Deleted,
+    /// Purge what is past its grace period now (serve does it every ten minutes).
+    Purge {
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
@@ -127,6 +171,27 @@ fn main() -> ExitCode {
                     Err(e) => Err(cli::CliError::usage(format!("{}: {e}", path.display()))),
                 },
             },
+            Command::Incident { command } => {
+                use cli::retention::{self as r, Selection};
+                match command {
+                    IncidentCommand::Delete { incident, closed_before, confirm, by } => {
+                        let what = match (incident, closed_before) {
+                            (Some(i), _) => Selection::One(i),
+                            (None, Some(d)) => Selection::ClosedBefore(d),
+                            (None, None) => unreachable!("clap requires one"),
+                        };
+                        r::delete(config, what, confirm, by).await
+                    }
+                    IncidentCommand::Restore { incident, by } => {
+                        r::restore(config, &incident, by).await
+                    }
+                    IncidentCommand::Deleted => r::deleted(config).await,
+                    IncidentCommand::Purge { by } => r::purge(config, by).await,
+                }
+            }
+            Command::Audit { incident, limit } => {
+                cli::retention::audit_log(config, incident, limit).await
+            }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),
             Command::Commands { platform: CommandsPlatform::Discord, register } => {

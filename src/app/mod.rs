@@ -1,6 +1,7 @@
 //! The application: turns invocations and chat events into decisions of the
 //! core, commits them with their effects, and answers the person who acted.
 
+mod audit;
 mod clock;
 mod commands;
 mod error;
@@ -165,6 +166,7 @@ impl App {
                 Step::Done(m) => return Ok(m),
                 Step::Commit(mut c, reply) => {
                     c.event_id = ctx.event_id.clone();
+                    c.audit = Some(audit::of(ctx, &c, self.now()));
                     match self.store.commit(*c).await {
                         Ok(()) => {
                             if let Some(w) = &self.wake {

@@ -2,6 +2,7 @@
 
 mod console;
 mod export;
+pub mod retention;
 
 use std::fmt;
 use std::sync::Arc;

@@ -127,6 +127,7 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
+    tokio::spawn(crate::cli::retention::purge_periodically(store.clone(), stop_rx.clone()));
     let app = App::new(store.clone(), &config, &platforms, Arc::new(SystemClock))
         .with_outbox_notifier(outbox.notifier());
     let state = ServerState { store: store.clone(), outbox, app: Arc::new(app), slack, discord };

@@ -2,6 +2,7 @@
 //! with its own migrations; the backend is chosen by the URL's scheme.
 
 mod postgres;
+mod retention;
 mod sql;
 mod sqlite;
 
@@ -16,6 +17,7 @@ use crate::incident::{
 };
 
 pub use postgres::PgStore;
+pub use retention::{Audit, Retention};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,8 @@ pub struct Commit {
     pub entries: Vec<Write<TimelineEntry>>,
     pub subscriptions: Vec<SubscriptionChange>,
     pub outbox: Vec<OutboxItem>,
+    /// Who did it, for the audit log.
+    pub audit: Option<Audit>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +109,7 @@ pub struct OutboxStats {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Retention + Send + Sync {
     fn backend(&self) -> &'static str;
 
     /// The number the next declared incident would get.

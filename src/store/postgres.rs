@@ -42,3 +42,5 @@ impl_store!(
      FROM heads WHERE outbox.id = heads.id
      RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts"
 );
+
+crate::store::retention::impl_retention!(PgStore, "BEGIN");

@@ -61,7 +61,11 @@ macro_rules! impl_store {
             }
 
             async fn next_incident_id(&self) -> $crate::store::Result<$crate::incident::IncidentId> {
-                let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents")
+                // Purged incidents live on in the audit log: their numbers are never reused.
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(n), 0) + 1 FROM
+                     (SELECT MAX(id) AS n FROM incidents UNION ALL SELECT MAX(incident_id) FROM audit_log) AS ids",
+                )
                     .fetch_one(&self.pool)
                     .await?;
                 Ok($crate::incident::IncidentId(n))
@@ -72,7 +76,7 @@ macro_rules! impl_store {
                 id: $crate::incident::IncidentId,
             ) -> $crate::store::Result<Option<$crate::store::Versioned<$crate::incident::Incident>>> {
                 let row: Option<(String, i64)> =
-                    sqlx::query_as("SELECT state, version FROM incidents WHERE id = $1")
+                    sqlx::query_as("SELECT state, version FROM incidents WHERE id = $1 AND delete_after IS NULL")
                         .bind(id.0)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -86,7 +90,7 @@ macro_rules! impl_store {
                 let row: Option<(String, i64)> = sqlx::query_as(
                     "SELECT i.state, i.version FROM incidents i
                      JOIN incident_channels c ON c.incident_id = i.id
-                     WHERE c.platform = $1 AND c.channel_id = $2",
+                     WHERE c.platform = $1 AND c.channel_id = $2 AND i.delete_after IS NULL",
                 )
                 .bind(channel.platform.as_str())
                 .bind(&channel.id)
@@ -97,7 +101,8 @@ macro_rules! impl_store {
 
             async fn incidents(&self, include_closed: bool) -> $crate::store::Result<Vec<$crate::incident::Incident>> {
                 let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT state FROM incidents WHERE $1 OR status <> 'closed' ORDER BY id DESC",
+                    "SELECT state FROM incidents WHERE delete_after IS NULL AND ($1 OR status <> 'closed')
+                     ORDER BY id DESC",
                 )
                 .bind(include_closed)
                 .fetch_all(&self.pool)
@@ -305,6 +310,9 @@ macro_rules! impl_store {
                             .await?;
                     }
                     }
+                }
+                if let Some(a) = &c.audit {
+                    $crate::store::retention::insert_audit!(tx, a);
                 }
                 for item in &c.outbox {
                     sqlx::query(

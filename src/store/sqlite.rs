@@ -50,3 +50,5 @@ impl_store!(
        ORDER BY o.id LIMIT $2)
      RETURNING id, incident_id, platform, payload, attempts"
 );
+
+crate::store::retention::impl_retention!(SqliteStore, "BEGIN IMMEDIATE");

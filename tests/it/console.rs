@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::support::db::on_both_backends;
 
-fn tocsin(args: &[&str], stdin: &str, dir: &Path) -> Output {
+pub(crate) fn tocsin(args: &[&str], stdin: &str, dir: &Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .args(args)
         .current_dir(dir)
@@ -21,7 +21,7 @@ fn tocsin(args: &[&str], stdin: &str, dir: &Path) -> Output {
     child.wait_with_output().expect("tocsin finishes")
 }
 
-fn demo_config(dir: &Path, url: &str) -> String {
+pub(crate) fn demo_config(dir: &Path, url: &str) -> String {
     let path = dir.join("bot.toml");
     let text = format!(
         "[database]\nurl = \"{url}\"\n\n[[teams]]\nname = \"payments\"\nconsole_users = [\"dave\", \"erin\"]\n"

@@ -6,6 +6,7 @@ mod console;
 mod discord;
 mod discord_faults;
 mod flow;
+mod retention;
 mod server;
 mod slack;
 mod slack_http;

@@ -1,0 +1,16 @@
+-- Staged deletion and the audit log. Kept in lockstep with
+-- migrations/sqlite/0002_retention.sql.
+
+-- Set when an incident is marked for deletion: hidden from then on, purged
+-- once this time has passed, restorable until then.
+ALTER TABLE incidents ADD COLUMN delete_after TIMESTAMPTZ;
+
+CREATE TABLE audit_log (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at          TIMESTAMPTZ NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    incident_id BIGINT,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX audit_by_incident ON audit_log (incident_id, id);
