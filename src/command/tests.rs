@@ -171,3 +171,65 @@ fn an_empty_command_and_help_render_from_the_specs() {
     assert!(d.contains("--private (optional): Private channel, no announcement"), "{d}");
     assert!(help::for_topic(Some("nope")).starts_with("There is no subcommand \"nope\"."));
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use crate::command::{ParseContext, parse};
+    use crate::incident::{Platform, Rules};
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "declare",
+                "update",
+                "role",
+                "invite",
+                "followup",
+                "subscribe",
+                "help",
+                "SEV1",
+                "sev9",
+                "--private",
+                "--min-severity",
+                "--min-severity=SEV2",
+                "--",
+                "-",
+                "INC-7",
+                "inc-0",
+                "#2",
+                "<@U1>",
+                "<@U1|ana>",
+                "<@>",
+                "<@!9>",
+                "@bob",
+                "@",
+                "payments",
+                "commander",
+                "monitoring",
+                "resolved",
+                "é",
+                "🚨",
+                "\u{200b}",
+            ])
+            .prop_map(String::from),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Any text after `/incident`, on any platform, is typed or refused
+        /// with a usage error, never a panic.
+        #[test]
+        fn any_command_text_is_typed_or_refused(
+            tokens in prop::collection::vec(token(), 0..8),
+            platform in prop::sample::select(vec![Platform::Slack, Platform::Discord, Platform::Console]),
+        ) {
+            let rules = Rules::default();
+            let teams = vec!["payments".to_string()];
+            let ctx = ParseContext { rules: &rules, teams: &teams, platform };
+            let _ = parse(&tokens.join(" "), &ctx);
+        }
+    }
+}

@@ -108,3 +108,81 @@ fn option(c: &CommandInteraction, v: &CommandDataOptionValue) -> OptionValue {
         other => OptionValue::Text(format!("{:?}", other.kind())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::command::{ParseContext, from_options};
+    use crate::incident::Rules;
+
+    /// An option as Discord might send it: any name, any type, any value.
+    fn option() -> impl Strategy<Value = serde_json::Value> {
+        let names = prop::sample::select(vec![
+            "title",
+            "severity",
+            "private",
+            "status",
+            "message",
+            "level",
+            "role",
+            "user",
+            "team",
+            "text",
+            "owner",
+            "incident",
+            "min_severity",
+            "subcommand",
+            "bogus",
+        ]);
+        let values = prop_oneof![
+            any::<String>().prop_map(|s| json!({"type": 3, "value": s})),
+            any::<bool>().prop_map(|b| json!({"type": 5, "value": b})),
+            any::<u64>().prop_map(|n| json!({"type": 6, "value": n.to_string()})),
+            any::<i64>().prop_map(|n| json!({"type": 4, "value": n})),
+        ];
+        (names, values).prop_map(|(n, mut v)| {
+            v["name"] = json!(n);
+            v
+        })
+    }
+
+    fn interaction(sub: String, options: Vec<serde_json::Value>) -> serde_json::Value {
+        json!({
+            "id": "1", "application_id": "2", "type": 2, "token": "t", "version": 1,
+            "channel_id": "3", "locale": "en-US", "entitlements": [], "attachment_size_limit": 8,
+            "app_permissions": "0", "authorizing_integration_owners": {}, "context": 0,
+            "user": {"id": "4", "username": "u", "discriminator": "0", "avatar": null, "global_name": null},
+            "data": {"id": "5", "name": "incident", "type": 1,
+                     "options": [{"name": sub, "type": 1, "options": options}]},
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Arbitrary bytes give an error or a value, never a panic.
+        #[test]
+        fn the_interaction_parser_never_panics_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse(&body);
+        }
+
+        /// Well-formed interactions with any subcommand and any options are
+        /// typed or refused with a usage error, never a panic.
+        #[test]
+        fn any_subcommand_with_any_options_is_typed_or_refused(
+            sub in prop::sample::select(vec!["declare", "update", "severity", "role", "invite", "note",
+                "followup", "resolve", "subscribe", "unsubscribe", "help", "list", "nonsense"]),
+            options in prop::collection::vec(option(), 0..6),
+        ) {
+            let body = serde_json::to_vec(&interaction(sub.to_string(), options)).unwrap();
+            if let Ok(Inbound::Command { subcommand, options, .. }) = parse(&body) {
+                let rules = Rules::default();
+                let teams = vec!["payments".to_string()];
+                let ctx = ParseContext { rules: &rules, teams: &teams, platform: Platform::Discord };
+                let _ = from_options(&subcommand, &options, &ctx);
+            }
+        }
+    }
+}
