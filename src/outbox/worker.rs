@@ -85,6 +85,11 @@ impl From<StoreError> for Failure {
 }
 
 impl Outbox {
+    /// The platforms this worker has adapters for.
+    pub fn platforms(&self) -> Vec<Platform> {
+        self.apis.keys().copied().collect()
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         apis: Vec<Arc<dyn ChatApi>>,
@@ -112,7 +117,7 @@ impl Outbox {
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let now = Utc::now();
         let lease = now + chrono::Duration::from_std(self.policy.lease).expect("lease fits");
-        let platforms: Vec<Platform> = self.apis.keys().copied().collect();
+        let platforms = self.platforms();
         let batch =
             self.store.claim(&self.worker, now, lease, self.policy.batch, &platforms).await?;
         let n = batch.len();
@@ -191,6 +196,7 @@ impl Outbox {
             }
             Err(Failure::Chat(ChatError::RateLimited(after))) => {
                 self.counters.retried(platform);
+                self.counters.fault(platform);
                 self.reschedule(&row, after, "rate limited").await;
             }
             Err(Failure::Chat(ChatError::Paced(after))) => {
@@ -201,6 +207,7 @@ impl Outbox {
                 if row.attempts < self.policy.max_attempts =>
             {
                 self.counters.retried(platform);
+                self.counters.fault(platform);
                 self.reschedule(&row, self.policy.backoff(row.attempts, row.id), &why).await;
             }
             Err(Failure::Store(e)) => {

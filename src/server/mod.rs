@@ -39,6 +39,7 @@ pub struct ServerState {
 pub fn router(state: ServerState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
         .route("/metrics", get(pages::metrics))
         .route("/status", get(pages::status));
     if state.slack.is_some() {

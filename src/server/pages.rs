@@ -9,8 +9,44 @@ use axum::response::{Html, IntoResponse, Response};
 use super::ServerState;
 use crate::incident::Platform;
 
+/// Liveness: the process answers. Stays up through platform and database trouble.
 pub async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness: 200 "ready" when the database answers and no platform's latest
+/// delivery failed; 503 "degraded: …" naming what is wrong otherwise. The
+/// outbox keeps everything meanwhile.
+pub async fn readyz(State(s): State<ServerState>) -> Response {
+    let stats = match s.store.outbox_stats().await {
+        Ok(st) => st,
+        Err(e) => {
+            tracing::warn!(error = %e, "readyz: database unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "degraded: database unavailable\n")
+                .into_response();
+        }
+    };
+    let now = chrono::Utc::now();
+    let mut problems = Vec::new();
+    for p in s.outbox.platforms() {
+        if let Some(since) = s.outbox.counters.degraded_since(p) {
+            let backlog = stats.by_platform.iter().find(|b| b.platform == p);
+            let waiting = backlog.map_or(0, |b| b.pending);
+            let oldest = backlog
+                .and_then(|b| b.oldest_pending)
+                .map_or(0, |t| (now - t).num_seconds().max(0));
+            problems.push(format!(
+                "{p} is failing (last fault {}s ago; {waiting} deliveries waiting, oldest {oldest}s)",
+                (now - since).num_seconds().max(0)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        "ready\n".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, format!("degraded: {}\n", problems.join("; ")))
+            .into_response()
+    }
 }
 
 pub async fn metrics(State(s): State<ServerState>) -> Response {
@@ -49,6 +85,30 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
         for p in Platform::ALL {
             let c = s.outbox.counters.get(p);
             let v = [c.delivered, c.failed, c.retried, c.paced][pick];
+            let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
+        }
+    }
+    let now = chrono::Utc::now();
+    for (name, help) in [
+        ("tocsin_outbox_pending_by_platform", "Deliveries waiting, per platform."),
+        (
+            "tocsin_outbox_oldest_pending_seconds_by_platform",
+            "Age of the oldest waiting delivery, per platform.",
+        ),
+        ("tocsin_platform_degraded", "1 when the platform's latest delivery failed."),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for p in Platform::ALL {
+            let b = stats.by_platform.iter().find(|b| b.platform == p);
+            let v = match name {
+                "tocsin_outbox_pending_by_platform" => b.map_or(0.0, |b| b.pending as f64),
+                "tocsin_platform_degraded" => {
+                    f64::from(u8::from(s.outbox.counters.degraded_since(p).is_some()))
+                }
+                _ => b
+                    .and_then(|b| b.oldest_pending)
+                    .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
+            };
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
         }
     }

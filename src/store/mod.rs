@@ -106,6 +106,16 @@ pub struct OutboxStats {
     pub delivered: i64,
     pub failed: i64,
     pub oldest_pending: Option<DateTime<Utc>>,
+    /// What waits, per platform (platforms with nothing waiting are left out).
+    pub by_platform: Vec<Backlog>,
+}
+
+/// One platform's share of the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    pub platform: Platform,
+    pub pending: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 #[async_trait]

@@ -420,7 +420,26 @@ macro_rules! impl_store {
                     sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE done_at IS NULL")
                         .fetch_one(&self.pool)
                         .await?;
-                Ok($crate::store::OutboxStats { pending, retrying, delivered, failed, oldest_pending: oldest })
+                let rows: Vec<(String, i64, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+                    "SELECT platform, COUNT(*), MIN(created_at) FROM outbox WHERE done_at IS NULL
+                     GROUP BY platform ORDER BY platform",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let by_platform = rows
+                    .into_iter()
+                    .map(|(p, pending, oldest)| {
+                        Ok($crate::store::Backlog { platform: sql::platform(&p)?, pending, oldest_pending: oldest })
+                    })
+                    .collect::<$crate::store::Result<Vec<_>>>()?;
+                Ok($crate::store::OutboxStats {
+                    pending,
+                    retrying,
+                    delivered,
+                    failed,
+                    oldest_pending: oldest,
+                    by_platform,
+                })
             }
         }
     };

@@ -289,3 +289,35 @@ async fn commands_discord_register_bulk_overwrites_the_guilds_commands() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--register needs a [discord] section"));
 }
+
+on_both_backends! {
+    async fn while_slack_fails_discord_keeps_working_and_readiness_says_degraded(db: &TestDb) {
+        use crate::support::http::get;
+        use crate::support::slack_api::Failure;
+        let bot = Bot::start(&db.url, DiscordInteractions::Gateway, true).await;
+        let slack = bot.slack.clone().unwrap();
+        bot.slack_command("UBOB", "CSTAKE", "subscribe").await;
+        slack.fail("chat.postMessage", [Failure::Status(503), Failure::Status(503)]);
+        bot.command(ALICE, GENERAL, "declare", json!([text("title", "Checkout failing")])).await;
+        let d = bot.discord.clone();
+        crate::support::eventually("Discord posts while Slack fails", std::time::Duration::from_secs(10), || {
+            let d = d.clone();
+            async move { d.channel_ids().iter().any(|c| d.channel(c).unwrap().name.starts_with("inc-1")) && !d.contents(ANNOUNCE).is_empty() }
+        })
+        .await;
+        let addr = bot.server.addr;
+        crate::support::eventually("readiness to say degraded", std::time::Duration::from_secs(10), || async move {
+            let (status, body) = get(addr, "/readyz").await;
+            status == 503 && body.starts_with("degraded: slack is failing")
+        })
+        .await;
+        assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_string()), "liveness stays up");
+        let (_, metrics) = get(addr, "/metrics").await;
+        assert!(metrics.contains("tocsin_platform_degraded{platform=\"slack\"} 1"), "{metrics}");
+        assert!(metrics.contains("tocsin_platform_degraded{platform=\"discord\"} 0"), "{metrics}");
+        assert!(metrics.contains("tocsin_outbox_pending_by_platform{platform=\"slack\"} "), "{metrics}");
+        bot.settled().await;
+        assert_eq!(get(addr, "/readyz").await, (200, "ready\n".to_string()), "ready again once Slack answers");
+        assert!(slack.texts("CSTAKE").iter().any(|t| t.contains("INC-1")), "nothing lost: {:?}", slack.texts("CSTAKE"));
+    }
+}
