@@ -1,0 +1,117 @@
+//! `tocsin serve`, the release build, with a fresh SQLite file and the Slack double, plus the
+//! few things the harness asks of it: declare an incident, wait for the outbox to drain.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use tocsin::incident::{IncidentId, Platform};
+use tocsin::store::Store;
+
+use crate::process::{Probe, Server, free_port, scratch};
+use crate::signed::{self, SECRET};
+
+/// Polls a condition: every `every` until `within` has passed.
+pub struct Poll {
+    what: String,
+    deadline: Instant,
+    every: Duration,
+}
+
+impl Poll {
+    pub fn new(what: &str, within: Duration, every: Duration) -> Self {
+        Self { what: what.into(), deadline: Instant::now() + within, every }
+    }
+
+    /// Waits until the next look, or fails once the deadline has passed.
+    pub async fn tick(&self) -> anyhow::Result<()> {
+        if Instant::now() >= self.deadline {
+            anyhow::bail!("timed out waiting for {}", self.what);
+        }
+        tokio::time::sleep(self.every).await; // the poll interval
+        Ok(())
+    }
+}
+
+pub struct Tocsin {
+    /// The harness's own connection to the database the server writes.
+    pub store: Arc<dyn Store>,
+    pub base: String,
+    pub server: Server,
+}
+
+impl Tocsin {
+    /// Writes a bot.toml for a free port, a new SQLite file and the double at `slack_api`
+    /// (its `/api` base URL), and starts `tocsin serve` with `RUST_LOG=warn`.
+    pub async fn start(slack_api: &str, client: &Client) -> anyhow::Result<Self> {
+        let dir = scratch("tocsin-")?;
+        let port = free_port()?;
+        let db_url = format!("sqlite://{}", dir.path().join("tocsin.db").display());
+        let config = dir.path().join("bot.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\n\n[database]\nurl = \"{db_url}\"\n\n\
+                 [slack]\nbot_token = \"xoxb-bench\"\nsigning_secret = \"{SECRET}\"\n\
+                 api_base_url = \"{slack_api}\"\nannounce_channel = \"CANNOUNCE\"\n"
+            ),
+        )?;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tocsin"));
+        // TOCSIN_BENCH_LOG (e.g. "sqlx=debug") shows more of the server's log in its stderr.log.
+        let log = std::env::var("TOCSIN_BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        cmd.arg("serve").arg("--config").arg(config).env("RUST_LOG", log);
+        let server = Server::spawn(cmd, port, dir, Probe::Healthz, client).await?;
+        let store = tocsin::store::connect(&db_url).await?;
+        Ok(Self { store, base: server.base(), server })
+    }
+
+    /// `/incident <text>` from Slack; the ephemeral reply.
+    pub async fn ask(
+        &self,
+        client: &Client,
+        user: &str,
+        channel: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
+        signed::ask(client, &self.base, user, channel, text).await
+    }
+
+    /// Declares an incident from #general as UALICE; its id and its channel's id, once the
+    /// outbox has opened the channel.
+    pub async fn declare(
+        &self,
+        client: &Client,
+        title: &str,
+    ) -> anyhow::Result<(IncidentId, String)> {
+        let reply =
+            self.ask(client, "UALICE", "CGENERAL", &format!("declare SEV2 {title}")).await?;
+        let Some(id) = reply.split_whitespace().find_map(IncidentId::parse) else {
+            anyhow::bail!("declare {title}: unexpected reply: {reply}");
+        };
+        let poll = Poll::new("the incident channel to open", Duration::from_secs(30), millis(5));
+        loop {
+            if let Some((channel, _)) = self.store.channel(id, Platform::Slack).await? {
+                return Ok((id, channel));
+            }
+            poll.tick().await?;
+        }
+    }
+
+    /// Waits until the outbox has nothing left to deliver.
+    pub async fn drained(&self, within: Duration) -> anyhow::Result<()> {
+        let poll = Poll::new("the outbox to drain", within, millis(20));
+        while self.store.outbox_stats().await?.pending > 0 {
+            poll.tick().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+pub fn millis(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
