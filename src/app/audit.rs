@@ -7,12 +7,7 @@ use crate::store::{Audit, Commit, SubscriptionChange, Write};
 const MAX_DETAIL: usize = 500;
 
 pub(super) fn of(ctx: &Ctx, c: &Commit, at: chrono::DateTime<chrono::Utc>) -> Audit {
-    let incident = match &c.incident {
-        Some(Write::Insert(i)) | Some(Write::Update { value: i, .. }) => Some(i.id),
-        None => c.entries.first().map(|e| match e {
-            Write::Insert(e) | Write::Update { value: e, .. } => e.incident,
-        }),
-    };
+    let incident = c.incident_id();
     let entries: Vec<_> = c
         .entries
         .iter()

@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod fanout;
 mod flags;
+mod locks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ use crate::command::{self, ParseContext};
 use crate::config::{Config, TeamConfig};
 use crate::incident::{ChannelRef, Platform, Rules, UserRef};
 use crate::store::{Commit, Store, StoreError};
+
+/// How many times a decision is made again after losing a race.
+const ATTEMPTS: usize = 30;
 
 /// The console's announce channel.
 pub const CONSOLE_ANNOUNCE: &str = "announce";
@@ -43,6 +47,8 @@ pub struct App {
     announce: BTreeMap<Platform, String>,
     clock: Arc<dyn Clock>,
     wake: Option<Arc<Notify>>,
+    /// Writers to one incident queue here once they have collided.
+    queues: locks::Queues,
 }
 
 /// One attempt of a handler: load, decide, say what to write.
@@ -92,6 +98,7 @@ impl App {
             announce,
             clock,
             wake: None,
+            queues: locks::Queues::default(),
         }
     }
 
@@ -161,12 +168,16 @@ impl App {
         {
             return Ok(Message::new().plain("Already done."));
         }
-        for _ in 0..10 {
+        // Optimistic first; after a collision, wait in the incident's queue so
+        // that busy incidents take turns instead of colliding again and again.
+        let mut turn = None;
+        for _ in 0..ATTEMPTS {
             match attempt().await? {
                 Step::Done(m) => return Ok(m),
                 Step::Commit(mut c, reply) => {
                     c.event_id = ctx.event_id.clone();
                     c.audit = Some(audit::of(ctx, &c, self.now()));
+                    let incident = c.incident_id();
                     match self.store.commit(*c).await {
                         Ok(()) => {
                             if let Some(w) = &self.wake {
@@ -174,7 +185,14 @@ impl App {
                             }
                             return Ok(reply);
                         }
-                        Err(StoreError::Conflict) => continue,
+                        Err(StoreError::Conflict) => {
+                            if turn.is_none()
+                                && let Some(id) = incident
+                            {
+                                turn = Some(self.queues.wait(id).await);
+                            }
+                            continue;
+                        }
                         Err(StoreError::Duplicate) => {
                             return Ok(Message::new().plain("Already done."));
                         }
@@ -183,7 +201,9 @@ impl App {
                 }
             }
         }
-        Err(Failure::Internal(anyhow::anyhow!("gave up after 10 conflicting concurrent writes")))
+        Err(Failure::Internal(anyhow::anyhow!(
+            "gave up after {ATTEMPTS} conflicting concurrent writes"
+        )))
     }
 
     fn team_members(&self, name: &str, platform: Platform) -> Result<Vec<UserRef>, Failure> {

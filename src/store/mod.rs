@@ -76,6 +76,18 @@ impl OutboxItem {
     }
 }
 
+impl Commit {
+    /// The incident this commit writes to, if any.
+    pub fn incident_id(&self) -> Option<IncidentId> {
+        match &self.incident {
+            Some(Write::Insert(i)) | Some(Write::Update { value: i, .. }) => Some(i.id),
+            None => self.entries.first().map(|e| match e {
+                Write::Insert(e) | Write::Update { value: e, .. } => e.incident,
+            }),
+        }
+    }
+}
+
 /// Everything one decision writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Commit {

@@ -35,18 +35,20 @@ impl SqliteStore {
     }
 }
 
-// One statement: SQLite runs it atomically, with one writer at a time.
+// One statement: SQLite runs it atomically, with one writer at a time. Each
+// lane's head comes from one pass over the pending-rows index (lane, id),
+// so a long backlog costs a scan of that index, not a lookup per row.
 impl_store!(
     SqliteStore,
     "sqlite",
     "BEGIN IMMEDIATE",
     "UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = attempts + 1
      WHERE id IN (
-       SELECT o.id FROM outbox o
-       WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
+       SELECT o.id FROM (SELECT MIN(id) AS id FROM outbox WHERE done_at IS NULL GROUP BY lane) AS heads
+       JOIN outbox o ON o.id = heads.id
+       WHERE o.next_attempt_at <= $1
          AND (o.lease_until IS NULL OR o.lease_until < $1)
          AND instr($5, ',' || o.platform || ',') > 0
-         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
        ORDER BY o.id LIMIT $2)
      RETURNING id, incident_id, platform, payload, attempts"
 );

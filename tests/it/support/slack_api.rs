@@ -43,6 +43,8 @@ pub struct Channel {
     pub reactions: BTreeMap<String, Vec<(String, String)>>,
     /// Message ts → index in `messages`.
     by_ts: HashMap<String, usize>,
+    /// Thread ts → indexes of its replies.
+    replies: HashMap<String, Vec<usize>>,
     pub pins: Vec<String>,
     pub archived: bool,
 }
@@ -148,6 +150,9 @@ impl SlackApi {
         let ts = format!("1700000000.{:06}", ws.next);
         let ch = ws.channels.get_mut(channel).expect("channel exists");
         ch.by_ts.insert(ts.clone(), ch.messages.len());
+        if let Some(t) = thread {
+            ch.replies.entry(t.to_string()).or_default().push(ch.messages.len());
+        }
         ch.messages.push((ts.clone(), text.into(), user.into(), thread.map(String::from)));
         ts
     }
@@ -421,7 +426,7 @@ async fn api(
             let Some(ch) = ws.channels.get(&channel_id) else { return error("channel_not_found") };
             let ts = str_param(&p, "ts");
             let parent = ch.by_ts.get(ts).map(|i| &ch.messages[*i]);
-            let replies = ch.messages.iter().filter(|m| m.3.as_deref() == Some(ts));
+            let replies = ch.replies.get(ts).into_iter().flatten().map(|i| &ch.messages[*i]);
             let found: Vec<Value> = parent
                 .into_iter()
                 .chain(replies)
