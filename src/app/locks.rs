@@ -39,11 +39,17 @@ mod tests {
     async fn one_turn_at_a_time_per_incident_and_others_are_not_held_up() {
         let q = Queues::default();
         let first = q.wait(IncidentId(1)).await;
-        let other = tokio::time::timeout(std::time::Duration::from_secs(1), q.wait(IncidentId(2))).await;
+        let other =
+            tokio::time::timeout(std::time::Duration::from_secs(1), q.wait(IncidentId(2))).await;
         assert!(other.is_ok(), "another incident has its own queue");
-        let second = tokio::time::timeout(std::time::Duration::from_millis(20), q.wait(IncidentId(1))).await;
+        let second =
+            tokio::time::timeout(std::time::Duration::from_millis(20), q.wait(IncidentId(1))).await;
         assert!(second.is_err(), "the same incident waits its turn");
         drop(first);
-        assert!(tokio::time::timeout(std::time::Duration::from_secs(1), q.wait(IncidentId(1))).await.is_ok());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), q.wait(IncidentId(1)))
+                .await
+                .is_ok()
+        );
     }
 }

@@ -65,6 +65,8 @@ pub struct Outbox {
     policy: Arc<RetryPolicy>,
     worker: Arc<str>,
     wake: Arc<Notify>,
+    /// The earliest time a row this worker put off is due again.
+    soonest: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
     pub counters: Arc<Counters>,
 }
 
@@ -104,6 +106,7 @@ impl Outbox {
             policy: Arc::new(policy),
             worker: worker.into(),
             wake: Arc::new(Notify::new()),
+            soonest: Arc::default(),
             counters: Arc::new(Counters::default()),
         }
     }
@@ -144,9 +147,14 @@ impl Outbox {
             }
             match self.run_once().await {
                 Ok(0) => {
+                    // Idle until new rows are committed, a put-off row is due, or
+                    // half a second passes (rows put off by other replicas).
+                    let due = self.soonest.lock().expect("soonest").take();
+                    let idle = tokio::time::Instant::now() + Duration::from_millis(500);
+                    let until = due.map_or(idle, |d| d.min(idle));
                     tokio::select! {
                         _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep_until(until) => {}
                         _ = shutdown.changed() => {}
                     }
                 }
@@ -222,6 +230,11 @@ impl Outbox {
     async fn reschedule(&self, row: &Claimed, after: Duration, why: &str) {
         // A platform's Retry-After is honoured up to an hour; beyond that it is not a wait, it is a fault.
         let after = after.min(Duration::from_secs(3600));
+        {
+            let due = tokio::time::Instant::now() + after;
+            let mut soonest = self.soonest.lock().expect("soonest");
+            *soonest = Some(soonest.map_or(due, |s| s.min(due)));
+        }
         let at = Utc::now() + chrono::Duration::from_std(after).expect("an hour fits");
         debug!(row = row.id, ?after, why, "outbox: retry later");
         if let Err(e) = self.store.retry_at(row.id, &self.worker, at, why).await {
