@@ -113,7 +113,8 @@ pub async fn answer(s: &ServerState, d: &Arc<DiscordState>, inbound: Inbound) ->
                 retrying("a deferred interaction answer", || async {
                     match chat.follow_up(&token, &content).await {
                         Ok(()) => Ok(()),
-                        Err(ChatError::Rejected(r)) => {
+                        // A 404 can mean the deferral has not reached Discord yet.
+                        Err(ChatError::Rejected(r)) if !r.starts_with("Discord 404") => {
                             warn!(reason = r, "Discord refused a follow-up; giving up on it");
                             Ok(())
                         }
@@ -125,6 +126,16 @@ pub async fn answer(s: &ServerState, d: &Arc<DiscordState>, inbound: Inbound) ->
             Answer::Defer
         }
     }
+}
+
+/// An answer fits in one Discord message (2,000 characters).
+fn fit(mut content: String) -> String {
+    const MAX: usize = crate::chat::discord::render::MAX_CONTENT;
+    if let Some((cut, _)) = content.char_indices().nth(MAX - 1) {
+        content.truncate(cut);
+        content.push('…');
+    }
+    content
 }
 
 fn crashed(e: &tokio::task::JoinError) -> String {
@@ -164,7 +175,7 @@ async fn run(s: ServerState, d: Arc<DiscordState>, inbound: Inbound) -> String {
             return "tocsin does not know that one; try `/incident help`.".into();
         }
     };
-    markdown(&reply.message)
+    fit(markdown(&reply.message))
 }
 
 /// A gateway event's handling: recorded (or nothing to record), or try again.
@@ -296,6 +307,12 @@ async fn flag_by_reaction(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_answer_is_cut_to_one_discord_message() {
+        assert_eq!(fit("é".repeat(2500)).chars().count(), 2000);
+        assert_eq!(fit("short".into()), "short");
+    }
 
     #[test]
     fn a_stale_or_unsigned_request_is_refused_before_the_signature_is_checked() {

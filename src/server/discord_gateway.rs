@@ -62,10 +62,11 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, _: Context, interaction: Interaction) {
+        let received = std::time::Instant::now();
         let inbound = from_interaction(&interaction);
         let Some((id, token)) = ids(&inbound) else { return };
         let reply = answer(&self.server, &self.discord, inbound).await;
-        if let Err(e) = self.discord.chat.answer(&id, &token, &reply).await {
+        if let Err(e) = self.discord.chat.answer(&id, &token, &reply, received).await {
             warn!(error = %e, "could not answer a Discord interaction");
         }
     }

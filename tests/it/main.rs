@@ -3,6 +3,7 @@
 mod support;
 
 mod console;
+mod crash;
 mod discord;
 mod discord_faults;
 mod flow;

@@ -23,14 +23,15 @@ pub mod perm {
     pub const ATTACH_FILES: u64 = 1 << 15;
     pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
     pub const MANAGE_CHANNELS: u64 = 1 << 4;
-    pub const MANAGE_ROLES: u64 = 1 << 28;
     pub const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
     pub const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
     pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
     /// What a member of a private incident channel is allowed.
     pub const MEMBER: u64 = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | ADD_REACTIONS;
-    /// What the bot keeps in a private channel it made.
-    pub const BOT: u64 = MEMBER | MANAGE_CHANNELS | MANAGE_ROLES | MANAGE_MESSAGES | ATTACH_FILES;
+    /// What the bot keeps in a private channel it made. Not MANAGE_ROLES:
+    /// Discord lets only administrators grant that in a channel overwrite;
+    /// the bot's server role carries it.
+    pub const BOT: u64 = MEMBER | MANAGE_CHANNELS | MANAGE_MESSAGES | ATTACH_FILES;
     /// What closing a channel takes away.
     pub const POSTING: u64 =
         SEND_MESSAGES | SEND_MESSAGES_IN_THREADS | CREATE_PUBLIC_THREADS | CREATE_PRIVATE_THREADS;
@@ -148,14 +149,27 @@ impl DiscordChat {
     }
 
     /// Answers an interaction now: an ephemeral message, or "thinking…".
-    pub async fn answer(&self, id: &str, token: &str, answer: &Answer) -> Result<(), ChatError> {
-        self.call(
-            Method::POST,
-            &format!("/interactions/{id}/{token}/callback"),
-            Body::Json(answer.to_json()),
-        )
-        .await
-        .map(drop)
+    /// Discord allows 3 s; a 5xx or a dropped connection is tried again
+    /// until about 2.3 s have passed since `received`.
+    pub async fn answer(
+        &self,
+        id: &str,
+        token: &str,
+        answer: &Answer,
+        received: std::time::Instant,
+    ) -> Result<(), ChatError> {
+        let path = format!("/interactions/{id}/{token}/callback");
+        loop {
+            match self.call(Method::POST, &path, Body::Json(answer.to_json())).await {
+                Err(ChatError::Unavailable(e))
+                    if received.elapsed() < std::time::Duration::from_millis(2300) =>
+                {
+                    tracing::warn!(error = e, "answering an interaction failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await; // brief pause before retrying
+                }
+                other => return other.map(drop),
+            }
+        }
     }
 
     /// Replaces a deferred answer with the real one.

@@ -152,7 +152,9 @@ impl Rest {
             tracing::warn!(path, global, wait_ms = wait.as_millis() as u64, "Discord rate limit");
             return Err(CallError::Retry(ChatError::RateLimited(wait)));
         }
-        if status.is_server_error() {
+        // A 401 is a token being rotated as often as a wrong one: keep the
+        // rows and try again rather than drop them.
+        if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
             return Err(CallError::Retry(ChatError::Unavailable(format!(
                 "Discord answered {status}"
             ))));
@@ -167,11 +169,13 @@ impl Rest {
     }
 
     /// How long `bucket` (or everything) is blocked for, if it is.
+    /// Interaction answers are exempt from Discord's global limit.
     fn wait(&self, bucket: &str) -> Option<Duration> {
         let mut blocked = self.blocked.lock().expect("rate-limit table");
         let now = Instant::now();
         blocked.retain(|_, until| *until > now);
-        [GLOBAL, bucket].iter().filter_map(|b| blocked.get(*b)).max().map(|until| *until - now)
+        let global = if exempt_from_global(bucket) { None } else { blocked.get(GLOBAL) };
+        global.into_iter().chain(blocked.get(bucket)).max().map(|until| *until - now)
     }
 
     fn block(&self, bucket: &str, wait: Duration) {
@@ -180,6 +184,11 @@ impl Rest {
         let e = blocked.entry(bucket.to_string()).or_insert(until);
         *e = (*e).max(until);
     }
+}
+
+fn exempt_from_global(bucket: &str) -> bool {
+    let path = bucket.trim_start_matches(|c: char| c.is_ascii_uppercase());
+    path.starts_with("/interactions/") || path.starts_with("/webhooks/")
 }
 
 fn seconds(s: f64) -> Duration {
@@ -236,5 +245,10 @@ mod tests {
         assert!(rest.wait("POST/channels/2/messages").is_none());
         rest.block(GLOBAL, Duration::from_secs(5));
         assert!(rest.wait("POST/channels/2/messages").is_some());
+        let callback = bucket(&Method::POST, "/interactions/9/tok/callback");
+        assert!(
+            rest.wait(&callback).is_none(),
+            "interaction answers are exempt from the global limit"
+        );
     }
 }

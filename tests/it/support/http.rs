@@ -12,7 +12,18 @@ pub async fn request(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> (u16, String) {
-    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    try_request(addr, method, path, headers, body).await.expect("an answer")
+}
+
+/// Like [`request`], but `None` when the connection fails or breaks (a server that died).
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut conn = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -21,16 +32,16 @@ pub async fn request(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(body).await.unwrap();
+    conn.write_all(head.as_bytes()).await.ok()?;
+    conn.write_all(body).await.ok()?;
     let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).await.unwrap();
+    conn.read_to_end(&mut raw).await.ok()?;
     let raw = String::from_utf8_lossy(&raw).into_owned();
-    let status = raw[9..12].parse().expect("status code");
+    let status = raw.get(9..12)?.parse().ok()?;
     let (head, body) =
         raw.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
     let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    (status, if chunked { dechunk(&body) } else { body })
+    Some((status, if chunked { dechunk(&body) } else { body }))
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
