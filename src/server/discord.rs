@@ -37,6 +37,8 @@ pub struct DiscordState {
     pub verifier: Option<Verifier>,
     /// A Unicode emoji or `name:id`.
     pub reaction: String,
+    /// Whether this replica runs the gateway now.
+    pub gateway_leader: std::sync::atomic::AtomicBool,
 }
 
 pub fn routes() -> Router<ServerState> {

@@ -126,44 +126,112 @@ impl Gateway {
     }
 }
 
-/// Connects in the background, and reconnects (with backoff) whenever the
-/// connection ends for good; serenity itself resumes dropped sessions.
+/// How often a replica tries for leadership, and the leader checks it still has it.
+const LEAD_CHECK: Duration = Duration::from_secs(2);
+
+/// Runs the gateway in whichever replica holds the "discord-gateway"
+/// leadership (always this one on SQLite); a replica that loses it (its
+/// database connection died) stops its gateway, and another takes over.
 pub fn start(config: &DiscordConfig, server: ServerState, discord: Arc<DiscordState>) -> Gateway {
     let (stop, mut stopped) = watch::channel(false);
     let (token, base) = (config.bot_token.clone(), config.api_base_url.clone());
     let task = tokio::spawn(async move {
-        let mut wait = Duration::from_secs(1);
         loop {
-            // serenity's own rate limiter ignores a proxy (serenity #1739); the
-            // gateway makes only a call or two through it.
-            let http =
-                HttpBuilder::new(&token).proxy(base.clone()).ratelimiter_disabled(true).build();
-            let handler = Handler { server: server.clone(), discord: discord.clone() };
-            let mut client =
-                match ClientBuilder::new_with_http(http, intents()).event_handler(handler).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        error!(error = %e, "cannot set up the Discord gateway");
+            let mut lead = match server.store.try_lead("discord-gateway").await {
+                Ok(Some(lead)) => lead,
+                Ok(None) => {
+                    tracing::debug!("another replica runs the Discord gateway");
+                    if pause(&mut stopped, LEAD_CHECK).await {
                         return;
                     }
-                };
-            let shards: Arc<ShardManager> = client.shard_manager.clone();
-            tokio::select! {
-                result = client.start() => match result {
-                    Ok(()) => info!("the Discord gateway closed"),
-                    Err(e) => warn!(error = %e, retry_in_s = wait.as_secs(), "the Discord gateway failed"),
-                },
-                _ = async { let _ = stopped.wait_for(|s| *s).await; } => {
-                    shards.shutdown_all().await;
-                    return;
+                    continue;
                 }
+                Err(e) => {
+                    warn!(error = %e, "cannot ask the database who runs the Discord gateway");
+                    if pause(&mut stopped, LEAD_CHECK).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            info!("this replica runs the Discord gateway");
+            discord.gateway_leader.store(true, std::sync::atomic::Ordering::Relaxed);
+            let (gw_stop, gw_stopped) = watch::channel(false);
+            let gw = tokio::spawn(connect(
+                token.clone(),
+                base.clone(),
+                server.clone(),
+                discord.clone(),
+                gw_stopped,
+            ));
+            let shutting_down = loop {
+                if pause(&mut stopped, LEAD_CHECK).await {
+                    break true;
+                }
+                if !lead.held().await {
+                    warn!(
+                        "lost the Discord gateway leadership (database connection gone); stopping the gateway"
+                    );
+                    break false;
+                }
+            };
+            let _ = gw_stop.send(true);
+            let _ = gw.await;
+            discord.gateway_leader.store(false, std::sync::atomic::Ordering::Relaxed);
+            drop(lead);
+            if shutting_down {
+                return;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {} // backoff before reconnecting
-                _ = async { let _ = stopped.wait_for(|s| *s).await; } => return,
-            }
-            wait = (wait * 2).min(Duration::from_secs(120));
         }
     });
     Gateway { stop, task }
+}
+
+/// Waits `d`; true when told to stop meanwhile.
+async fn pause(stopped: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stopped.borrow(), // the leadership check interval
+        _ = async { let _ = stopped.wait_for(|s| *s).await; } => true,
+    }
+}
+
+/// Connects, and reconnects (with backoff) whenever the connection ends for
+/// good; serenity itself resumes dropped sessions.
+async fn connect(
+    token: String,
+    base: String,
+    server: ServerState,
+    discord: Arc<DiscordState>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        // serenity's own rate limiter ignores a proxy (serenity #1739); the
+        // gateway makes only a call or two through it.
+        let http = HttpBuilder::new(&token).proxy(base.clone()).ratelimiter_disabled(true).build();
+        let handler = Handler { server: server.clone(), discord: discord.clone() };
+        let mut client =
+            match ClientBuilder::new_with_http(http, intents()).event_handler(handler).await {
+                Ok(c) => c,
+                Err(e) => {
+                    error!(error = %e, "cannot set up the Discord gateway");
+                    return;
+                }
+            };
+        let shards: Arc<ShardManager> = client.shard_manager.clone();
+        tokio::select! {
+            result = client.start() => match result {
+                Ok(()) => info!("the Discord gateway closed"),
+                Err(e) => warn!(error = %e, retry_in_s = wait.as_secs(), "the Discord gateway failed"),
+            },
+            _ = async { let _ = stopped.wait_for(|s| *s).await; } => {
+                shards.shutdown_all().await;
+                return;
+            }
+        }
+        if pause(&mut stopped, wait).await {
+            return;
+        }
+        wait = (wait * 2).min(Duration::from_secs(120));
+    }
 }

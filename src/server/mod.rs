@@ -108,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, CliError> {
                 chat,
                 verifier,
                 reaction: c.timeline_reaction.clone(),
+                gateway_leader: Default::default(),
             }))
         }
         None => None,

@@ -88,6 +88,15 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
         }
     }
+    if let Some(d) = &s.discord {
+        let leads = d.gateway_leader.load(std::sync::atomic::Ordering::Relaxed);
+        gauge_line(
+            &mut out,
+            "tocsin_discord_gateway_leader",
+            "Whether this replica runs the Discord gateway (1) or another does (0).",
+            u8::from(leads).into(),
+        );
+    }
     let now = chrono::Utc::now();
     for (name, help) in [
         ("tocsin_outbox_pending_by_platform", "Deliveries waiting, per platform."),
@@ -113,6 +122,10 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+fn gauge_line(out: &mut String, name: &str, help: &str, v: f64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
 }
 
 pub async fn status(State(s): State<ServerState>) -> Response {

@@ -1,6 +1,7 @@
 //! Storage in domain terms. One trait, one implementation per backend, each
 //! with its own migrations; the backend is chosen by the URL's scheme.
 
+mod lead;
 mod postgres;
 mod retention;
 mod sql;
@@ -16,6 +17,7 @@ use crate::incident::{
     ChannelRef, Incident, IncidentId, MessageKey, Platform, Scope, Subscription, TimelineEntry,
 };
 
+pub use lead::{Lead, Leadership};
 pub use postgres::PgStore;
 pub use retention::{Audit, Retention};
 pub use sqlite::SqliteStore;
@@ -131,7 +133,7 @@ pub struct Backlog {
 }
 
 #[async_trait]
-pub trait Store: Retention + Send + Sync {
+pub trait Store: Retention + Lead + Send + Sync {
     fn backend(&self) -> &'static str;
 
     /// The number the next declared incident would get.

@@ -44,3 +44,25 @@ impl_store!(
 );
 
 crate::store::retention::impl_retention!(PgStore, "BEGIN");
+
+/// The advisory lock lives on a connection taken out of the pool for good.
+struct PgLeader(sqlx::PgConnection);
+
+#[async_trait::async_trait]
+impl super::Leadership for PgLeader {
+    async fn held(&mut self) -> bool {
+        sqlx::query("SELECT 1").execute(&mut self.0).await.is_ok()
+    }
+}
+
+#[async_trait::async_trait]
+impl super::Lead for PgStore {
+    async fn try_lead(&self, name: &str) -> Result<Option<Box<dyn super::Leadership>>> {
+        let mut conn = self.pool.acquire().await?.detach();
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(super::lead::key(name))
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(got.then(|| Box::new(PgLeader(conn)) as Box<dyn super::Leadership>))
+    }
+}
