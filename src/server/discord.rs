@@ -28,7 +28,7 @@ use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform,
 /// Requests signed longer ago (or further ahead) than this are refused.
 const FRESHNESS: i64 = 5 * 60;
 /// Work that takes longer than this is answered "thinking…" and followed up.
-const DEFER_AFTER: Duration = Duration::from_millis(1500);
+const DEFER_AFTER: Duration = Duration::from_millis(1000);
 
 /// What the Discord handlers need besides the engine.
 pub struct DiscordState {

@@ -17,7 +17,9 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(Duration::from_secs(5))
+            // Within Slack's and Discord's 3 s: a request that cannot get a connection
+            // is refused in time for the platform to retry it.
+            .acquire_timeout(Duration::from_secs(2))
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;

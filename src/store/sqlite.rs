@@ -27,7 +27,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: an acknowledged command survives power loss, not only a crash.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(5))
+            // A lock held longer than this refuses the request (the platform retries)
+            // rather than answering after the platform has given up.
+            .busy_timeout(Duration::from_secs(2))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

@@ -122,6 +122,7 @@ on_both_backends! {
     async fn a_private_discord_incident_is_hidden_from_everyone_but_its_members(db: &TestDb) {
         let bot = Bot::start(&db.url, DiscordInteractions::Gateway, false).await;
         let d = &bot.discord;
+        bot.command(CAROL, STAKE, "subscribe", json!([])).await;
         bot.command(ALICE, GENERAL, "declare", json!([text("title", "Leaked keys"), json!({"name": "private", "type": 5, "value": true})])).await;
         bot.settled().await;
         let ch = bot.channel_of(1, Platform::Discord).await;
@@ -134,6 +135,9 @@ on_both_backends! {
         assert!(of(BOB).expect("the invited member").allow & VIEW != 0, "an invited member sees it");
         assert!(of(CAROL).is_none());
         assert!(d.contents(ANNOUNCE).is_empty(), "a private incident is never announced");
+        assert!(d.contents(STAKE).is_empty(), "nor sent to subscribers: {:?}", d.contents(STAKE));
+        let (_, page) = crate::support::http::get(bot.server.addr, "/status").await;
+        assert!(!page.contains("Leaked"), "nor shown on /status");
         let listed = bot.command(CAROL, GENERAL, "list", json!([])).await;
         assert!(!listed.contains("Leaked"), "{listed}");
         assert_eq!(d.violations(), Vec::<String>::new());
@@ -319,5 +323,25 @@ on_both_backends! {
         bot.settled().await;
         assert_eq!(get(addr, "/readyz").await, (200, "ready\n".to_string()), "ready again once Slack answers");
         assert!(slack.texts("CSTAKE").iter().any(|t| t.contains("INC-1")), "nothing lost: {:?}", slack.texts("CSTAKE"));
+    }
+}
+
+on_both_backends! {
+    async fn discord_enforces_who_may_run_each_subcommand(db: &TestDb) {
+        let bot = Bot::start(&db.url, DiscordInteractions::Gateway, false).await;
+        bot.command(ALICE, GENERAL, "declare", json!([text("title", "Checkout failing")])).await;
+        bot.settled().await;
+        let ch = bot.channel_of(1, Platform::Discord).await;
+        let said = bot.command(CAROL, &ch, "update", json!([text("status", "identified"), text("message", "not mine to say")])).await;
+        assert!(said.contains("only responders of INC-1 can do that"), "{said}");
+        bot.command(ALICE, &ch, "invite", json!([user("user", BOB)])).await;
+        let said = bot.command(BOB, &ch, "role", json!([text("role", "commander"), user("user", BOB)])).await;
+        assert!(said.contains("only the commander or the role's current holder"), "{said}");
+        let said = bot.command(ALICE, &ch, "role", json!([text("role", "commander"), user("user", BOB)])).await;
+        assert!(!said.contains("only"), "the commander hands over: {said}");
+        let said = bot.command(DAVE, GENERAL, "declare", json!([text("title", "Anyone may declare")])).await;
+        assert!(said.contains("INC-2"), "{said}");
+        let incident = bot.store.incident(tocsin::incident::IncidentId(1)).await.unwrap().unwrap().value;
+        assert!(incident.updates.is_empty(), "the refused update changed nothing");
     }
 }

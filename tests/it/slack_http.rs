@@ -289,3 +289,76 @@ on_both_backends! {
         bot.server.stop().await.unwrap();
     }
 }
+
+/// `url` with its host and port replaced by `addr`.
+fn through(url: &str, addr: std::net::SocketAddr) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_host(Some(&addr.ip().to_string())).unwrap();
+    u.set_port(Some(addr.port())).unwrap();
+    u.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_refuses_what_cannot_be_recorded_and_recovers_without_a_restart() {
+    use crate::support::http::get;
+    use crate::support::tcp_proxy::TcpProxy;
+    let Some(db) = crate::support::db::TestDb::postgres().await else {
+        eprintln!("TOCSIN_TEST_POSTGRES_URL is not set; the PostgreSQL fault test needs it");
+        return;
+    };
+    let upstream = url::Url::parse(&db.url).unwrap();
+    let upstream: std::net::SocketAddr = format!(
+        "{}:{}",
+        upstream.host_str().unwrap().replace("localhost", "127.0.0.1"),
+        upstream.port().unwrap_or(5432)
+    )
+    .parse()
+    .unwrap();
+    let proxy = TcpProxy::start(upstream).await;
+    let bot = Bot::start(&through(&db.url, proxy.addr)).await;
+    bot.command("UALICE", "CGENERAL", "declare Database trouble").await;
+    bot.settled().await;
+    let ch = bot.slack.channel_named("inc-1-database-trouble").unwrap().0;
+    let ts = bot.slack.say(&ch, "UBOB", "replica lag 40s", None);
+
+    proxy.cut();
+    let status = bot.reaction("EvDB1", "reaction_added", "UBOB", &ch, &ts).await;
+    assert_eq!(status, 503, "not recorded, so not acknowledged: Slack retries");
+    let said = bot.command("UALICE", &ch, "note failing over").await;
+    assert!(said.starts_with("Sorry"), "the person is told it did not work: {said}");
+    let (ready, why) = get(bot.server.addr, "/readyz").await;
+    assert_eq!((ready, why.as_str()), (503, "degraded: database unavailable\n"));
+    assert_eq!(get(bot.server.addr, "/healthz").await.0, 200);
+
+    proxy.restore();
+    let e = serde_json::json!({"type": "reaction_added", "user": "UBOB", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}, "event_ts": ts});
+    assert_eq!(bot.event("EvDB1", e.clone(), Some(1)).await, 200, "Slack's retry is recorded");
+    assert_eq!(bot.event("EvDB1", e, Some(2)).await, 200, "and a second retry changes nothing");
+    let entry = bot.entry(&ch, &ts).await.expect("the flag is recorded");
+    assert_eq!((entry.text.as_str(), entry.flags.len()), ("replica lag 40s", 1));
+    let said = bot.command("UALICE", &ch, "note failed over").await;
+    assert!(!said.starts_with("Sorry"), "{said}");
+    bot.settled().await;
+    assert!(bot.slack.texts(&ch).iter().any(|t| t.ends_with("failed over")), "no restart needed");
+    assert_eq!(get(bot.server.addr, "/readyz").await, (200, "ready\n".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_file_refuses_an_event_until_it_can_be_recorded() {
+    use sqlx::Connection;
+    let db = crate::support::db::TestDb::sqlite();
+    let bot = Bot::start(&db.url).await;
+    bot.command("UALICE", "CGENERAL", "declare Disk slow").await;
+    bot.settled().await;
+    let ch = bot.slack.channel_named("inc-1-disk-slow").unwrap().0;
+    let ts = bot.slack.say(&ch, "UBOB", "fsync 900 ms", None);
+    // Another process holds the write lock longer than tocsin will wait.
+    let mut blocker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let status = bot.reaction("EvLock", "reaction_added", "UBOB", &ch, &ts).await;
+    assert_eq!(status, 503, "not recorded, so not acknowledged");
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    let e = serde_json::json!({"type": "reaction_added", "user": "UBOB", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}, "event_ts": ts});
+    assert_eq!(bot.event("EvLock", e, Some(1)).await, 200);
+    assert!(bot.entry(&ch, &ts).await.is_some(), "recorded on Slack's retry");
+}

@@ -7,6 +7,7 @@ pub mod discord_api;
 pub mod engine;
 pub mod http;
 pub mod slack_api;
+pub mod tcp_proxy;
 
 use std::time::{Duration, Instant};
 
