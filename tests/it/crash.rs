@@ -20,15 +20,25 @@ const SECRET: &str = "crash-test-signing-secret";
 /// Notes post at Slack's one per second per channel, so the drain takes about N/3 s.
 const N: usize = 30;
 
-fn spawn(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tocsin"))
+/// `tocsin serve`, killed when dropped so a failing test leaves nothing running.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(config: &std::path::Path) -> Serve {
+    Serve(Command::new(env!("CARGO_BIN_EXE_tocsin"))
         .args(["serve", "--config"])
         .arg(config)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("tocsin serve starts")
+        .expect("tocsin serve starts"))
 }
 
 async fn ready(addr: SocketAddr) {
@@ -144,14 +154,14 @@ async fn a_kill_9_mid_burst_loses_no_acknowledged_command_or_flag() {
         async move { a.load(Ordering::SeqCst) >= 2 * N / 3 }
     })
     .await;
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
+    child.0.kill().expect("kill -9");
+    child.0.wait().unwrap();
     let mut outcomes = Vec::new();
     for t in tasks {
         outcomes.push(t.await.unwrap());
     }
 
-    let mut child = spawn(&config);
+    let _child = spawn(&config);
     ready(addr).await;
     // Slack delivers every unacknowledged event again, with the same id.
     let mut redelivered = 0;
@@ -208,6 +218,4 @@ async fn a_kill_9_mid_burst_loses_no_acknowledged_command_or_flag() {
     eprintln!(
         "kill -9 mid-burst: {N} notes ({notes_acked} acknowledged), {N} flags ({flags_acked} acknowledged, {redelivered} redelivered by 'Slack'); all acknowledged recorded once; {repeated} post(s) repeated"
     );
-    child.kill().unwrap();
-    let _ = child.wait();
 }

@@ -23,6 +23,14 @@ struct Replica {
     child: Child,
 }
 
+/// A replica never outlives its test, even one that fails.
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(
     dir: &std::path::Path,
     n: usize,
@@ -168,8 +176,4 @@ async fn three_replicas_share_the_work_and_hand_the_gateway_over_when_one_dies()
         "replicas: {INCIDENTS} incidents over 3 replicas, leader killed, gateway taken over (identifies: {}), {repeated} post(s) repeated",
         discord.identifies()
     );
-    for r in &mut replicas {
-        let _ = r.child.kill();
-        let _ = r.child.wait();
-    }
 }
