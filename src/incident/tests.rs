@@ -269,6 +269,11 @@ fn edits_and_deletions_of_flagged_messages_are_mirrored_and_nothing_is_removed()
         "same text is no change"
     );
     assert_eq!(timeline::edit(None, "x", t(7)), None, "unflagged messages are not recorded");
+    assert_eq!(
+        timeline::edit(Some(&edited), "db is slow-ish", t(5)),
+        None,
+        "an edit older than the recorded one arrived late: the newer text stays"
+    );
     let deleted = timeline::delete(Some(&edited), t(8)).unwrap();
     assert_eq!(deleted.state, EntryState::Deleted);
     assert_eq!(deleted.text, "db is very slow", "the text is kept");

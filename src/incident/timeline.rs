@@ -238,7 +238,10 @@ pub fn edit(
     at: DateTime<Utc>,
 ) -> Option<TimelineEntry> {
     let entry = existing?;
-    if entry.state == EntryState::Deleted || entry.text == text {
+    // Edits can arrive out of order (events are handled concurrently, and
+    // retried): an edit older than the one recorded changes nothing.
+    let stale = entry.edited_at.is_some_and(|t| t > at);
+    if entry.state == EntryState::Deleted || entry.text == text || stale {
         return None;
     }
     let mut next = entry.clone();

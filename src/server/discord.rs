@@ -303,7 +303,16 @@ async fn flag_by_reaction(
         files: fetched.files,
     };
     let c = ctx(UserRef::new(Platform::Discord, user), channel, None);
-    Handled::from_reply(&s.app.flag(&c, msg, FlagVia::Reaction).await)
+    let handled = Handled::from_reply(&s.app.flag(&c, msg, FlagVia::Reaction).await);
+    // A removal handled while this flag was on its way found nothing to
+    // take off: look again now that the flag is recorded.
+    if handled == Handled::Recorded
+        && let Ok(false) = d.chat.has_reacted(channel, message, &d.reaction, user).await
+    {
+        let c = ctx(UserRef::new(Platform::Discord, user), channel, None);
+        s.app.unflag(&c, &key(channel, message), FlagVia::Reaction).await;
+    }
+    handled
 }
 
 #[cfg(test)]

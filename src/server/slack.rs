@@ -259,10 +259,24 @@ async fn flag_by_reaction(
         link,
         files: fetched.files,
     };
-    let who = UserRef::new(Platform::Slack, user);
-    Handled::from_reply(
-        &s.app.flag(&ctx(who, &channel, Some(event_id)), msg, FlagVia::Reaction).await,
-    )
+    let who = UserRef::new(Platform::Slack, user.clone());
+    let handled = Handled::from_reply(
+        &s.app.flag(&ctx(who.clone(), &channel, Some(event_id)), msg, FlagVia::Reaction).await,
+    );
+    // A reaction_removed handled while this flag was on its way found nothing
+    // to take off: look again now that the flag is recorded.
+    // It runs after the answer, so Slack's 3 seconds are not spent on it.
+    if matches!(handled, Handled::Recorded) {
+        let (app, chat, reaction) = (s.app.clone(), slack.chat.clone(), slack.reaction.clone());
+        tokio::spawn(async move {
+            if let Some(Ok(Some(now))) = within(chat.fetch_message(&channel, &ts)).await
+                && !now.has_reaction(&reaction, &user)
+            {
+                app.unflag(&ctx(who, &channel, None), &key(&channel, &ts), FlagVia::Reaction).await;
+            }
+        });
+    }
+    handled
 }
 
 /// Slack wants an answer within 3 seconds: platform calls in a request's path

@@ -31,14 +31,16 @@ impl Drop for Serve {
 }
 
 fn spawn(config: &std::path::Path) -> Serve {
-    Serve(Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tocsin serve starts"))
+    Serve(
+        Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tocsin serve starts"),
+    )
 }
 
 async fn ready(addr: SocketAddr) {
