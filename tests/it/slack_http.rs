@@ -341,6 +341,53 @@ async fn a_postgres_restart_refuses_what_cannot_be_recorded_and_recovers_without
     bot.settled().await;
     assert!(bot.slack.texts(&ch).iter().any(|t| t.ends_with("failed over")), "no restart needed");
     assert_eq!(get(bot.server.addr, "/readyz").await, (200, "ready\n".to_string()));
+
+    // Mid-load: a burst of flags; the database goes away after the first few
+    // are in, and a second burst arrives while it is away.
+    const BURST: usize = 40;
+    let msgs: Vec<String> =
+        (0..BURST).map(|i| bot.slack.say(&ch, "UBOB", &format!("burst {i}"), None)).collect();
+    let acked = std::sync::atomic::AtomicUsize::new(0);
+    let send = |i: usize| {
+        let (acked, bot, ch, ts) = (&acked, &bot, ch.clone(), msgs[i].clone());
+        async move {
+            let status =
+                bot.reaction(&format!("EvBurst{i}"), "reaction_added", "UCAROL", &ch, &ts).await;
+            if status == 200 {
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (i, status)
+        }
+    };
+    let cutter = async {
+        crate::support::eventually(
+            "a few flags in",
+            std::time::Duration::from_secs(20),
+            || async { acked.load(std::sync::atomic::Ordering::SeqCst) >= 5 },
+        )
+        .await;
+        proxy.cut();
+    };
+    let (mut outcomes, ()) =
+        tokio::join!(futures_util::future::join_all((0..BURST / 2).map(send)), cutter);
+    outcomes.extend(futures_util::future::join_all((BURST / 2..BURST).map(send)).await);
+    proxy.restore();
+    let refused: Vec<usize> =
+        outcomes.iter().filter(|(_, st)| *st != 200).map(|(i, _)| *i).collect();
+    assert!(outcomes.iter().all(|(_, st)| *st == 200 || *st == 503), "{outcomes:?}");
+    for i in &refused {
+        let e = serde_json::json!({"type": "reaction_added", "user": "UCAROL", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": msgs[*i]}, "event_ts": msgs[*i]});
+        assert_eq!(bot.event(&format!("EvBurst{i}"), e, Some(1)).await, 200);
+    }
+    for ts in &msgs {
+        let entry = bot.entry(&ch, ts).await.expect("every flag is recorded");
+        assert_eq!(entry.flags.len(), 1, "once");
+    }
+    eprintln!(
+        "postgres cut mid-load: {BURST} flags, {} acknowledged before or through the cut, {} refused with 503 and recorded on Slack's retry",
+        BURST - refused.len(),
+        refused.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
