@@ -196,10 +196,34 @@ impl Handled {
 /// A gateway event, in tocsin's terms.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ReactionAdded { user: String, channel: String, message: String, emoji: String },
-    ReactionRemoved { user: String, channel: String, message: String, emoji: String },
-    Edited { channel: String, message: String, content: String, at: DateTime<Utc> },
-    Deleted { channel: String, message: String },
+    ReactionAdded {
+        user: String,
+        channel: String,
+        message: String,
+        emoji: String,
+    },
+    ReactionRemoved {
+        user: String,
+        channel: String,
+        message: String,
+        emoji: String,
+    },
+    Edited {
+        channel: String,
+        message: String,
+        content: String,
+        at: DateTime<Utc>,
+    },
+    Deleted {
+        channel: String,
+        message: String,
+    },
+    /// A moderator cleared the message's reactions (all, or every one of an emoji).
+    ReactionsCleared {
+        channel: String,
+        message: String,
+        emoji: Option<String>,
+    },
 }
 
 /// Handles a gateway event, retrying for a few minutes: the gateway does not
@@ -252,6 +276,32 @@ async fn handle_event(s: &ServerState, d: &DiscordState, event: &Event) -> Handl
                 .message_edited(&ctx(system, channel, None), &key(channel, message), content, *at)
                 .await,
         ),
+        Event::ReactionsCleared { channel, message, emoji } => {
+            if emoji.as_ref().is_some_and(|e| *e != d.reaction) {
+                return Handled::Recorded;
+            }
+            let key = key(channel, message);
+            let entry = match s.app.store.entry(&key).await {
+                Ok(e) => e,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the entry of a cleared message");
+                    return Handled::Retry;
+                }
+            };
+            let flaggers: Vec<UserRef> = entry
+                .into_iter()
+                .flat_map(|e| e.value.flags)
+                .filter(|f| f.via == FlagVia::Reaction)
+                .map(|f| f.user)
+                .collect();
+            for user in flaggers {
+                let reply = s.app.unflag(&ctx(user, channel, None), &key, FlagVia::Reaction).await;
+                if Handled::from_reply(&reply) == Handled::Retry {
+                    return Handled::Retry;
+                }
+            }
+            Handled::Recorded
+        }
         Event::Deleted { channel, message } => Handled::from_reply(
             &s.app
                 .message_deleted(&ctx(system, channel, None), &key(channel, message), Utc::now())

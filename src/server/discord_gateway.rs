@@ -83,6 +83,17 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn reaction_remove_all(&self, _: Context, c: ChannelId, m: MessageId) {
+        let (channel, message) = (c.to_string(), m.to_string());
+        self.event(Event::ReactionsCleared { channel, message, emoji: None }).await;
+    }
+
+    async fn reaction_remove_emoji(&self, _: Context, r: Reaction) {
+        let (channel, message) = (r.channel_id.to_string(), r.message_id.to_string());
+        let emoji = Some(Self::emoji(&r.emoji));
+        self.event(Event::ReactionsCleared { channel, message, emoji }).await;
+    }
+
     async fn message_update(
         &self,
         _: Context,

@@ -345,3 +345,30 @@ on_both_backends! {
         assert!(incident.updates.is_empty(), "the refused update changed nothing");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_a_messages_reactions_takes_its_reaction_flags_off_the_timeline() {
+    let db = crate::support::db::TestDb::sqlite();
+    let bot = Bot::start(&db.url, DiscordInteractions::Gateway, false).await;
+    bot.command(ALICE, GENERAL, "declare", json!([text("title", "Queue backlog")])).await;
+    bot.settled().await;
+    let ch = bot.channel_of(1, Platform::Discord).await;
+    let d = &bot.discord;
+    let m = d.say(&ch, DAVE, "backlog at 2M");
+    d.react(&ch, &m, PIN, BOB);
+    d.react(&ch, &m, PIN, CAROL);
+    crate::support::eventually("both 📌 flags", std::time::Duration::from_secs(10), || async {
+        bot.entry(&ch, &m).await.is_some_and(|e| e.flags.len() == 2)
+    })
+    .await;
+    d.dispatch(
+        "MESSAGE_REACTION_REMOVE_ALL",
+        json!({"channel_id": ch, "message_id": m, "guild_id": GUILD}),
+    );
+    crate::support::eventually(
+        "the entry taken off",
+        std::time::Duration::from_secs(10),
+        || async { bot.entry(&ch, &m).await.is_some_and(|e| e.state == EntryState::Retracted) },
+    )
+    .await;
+}

@@ -125,27 +125,31 @@ impl DiscordChat {
         user: &str,
     ) -> Result<bool, ChatError> {
         let emoji: String = url::form_urlencoded::byte_serialize(emoji.as_bytes()).collect();
-        let mut after = String::new();
-        loop {
-            let path = format!(
-                "/channels/{channel}/messages/{message}/reactions/{emoji}?limit=100{after}"
-            );
-            let users = match self.rest.call(Method::GET, &path, Body::Empty).await {
-                Ok(v) => v.unwrap_or(Value::Null),
-                Err(CallError::Refused(r)) if r.is_unknown() => return Ok(false),
-                Err(e) => return Err(e.into()),
-            };
-            let users = users.as_array().cloned().unwrap_or_default();
-            if users.iter().any(|u| u["id"] == user) {
-                return Ok(true);
-            }
-            match users.last() {
-                Some(last) if users.len() == 100 => {
-                    after = format!("&after={}", last["id"].as_str().unwrap_or(""))
+        // Normal reactions (type 0), then super reactions (type 1).
+        for kind in [0, 1] {
+            let mut after = String::new();
+            loop {
+                let path = format!(
+                    "/channels/{channel}/messages/{message}/reactions/{emoji}?type={kind}&limit=100{after}"
+                );
+                let users = match self.rest.call(Method::GET, &path, Body::Empty).await {
+                    Ok(v) => v.unwrap_or(Value::Null),
+                    Err(CallError::Refused(r)) if r.is_unknown() => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                };
+                let users = users.as_array().cloned().unwrap_or_default();
+                if users.iter().any(|u| u["id"] == user) {
+                    return Ok(true);
                 }
-                _ => return Ok(false),
+                match users.last() {
+                    Some(last) if users.len() == 100 => {
+                        after = format!("&after={}", last["id"].as_str().unwrap_or(""));
+                    }
+                    _ => break,
+                }
             }
         }
+        Ok(false)
     }
 
     /// Answers an interaction now: an ephemeral message, or "thinking…".
@@ -189,6 +193,15 @@ impl DiscordChat {
         let path = format!("/applications/{}/guilds/{}/commands", self.application, self.guild);
         let v = self.call(Method::PUT, &path, Body::Json(commands.clone())).await?;
         Ok(v.as_array().map_or(0, Vec::len))
+    }
+
+    /// Whether @everyone is denied the view of this channel object.
+    fn is_private(&self, c: &Value) -> bool {
+        c["permission_overwrites"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["id"] == self.guild.as_str() && bits(&o["deny"]) & perm::VIEW_CHANNEL != 0)
     }
 
     async fn channel(&self, channel: &str) -> Result<Value, ChatError> {
@@ -289,12 +302,14 @@ impl ChatApi for DiscordChat {
             .call(Method::GET, &format!("/guilds/{}/channels", self.guild), Body::Empty)
             .await?;
         let parent = self.category.as_deref().map_or(Value::Null, |c| json!(c));
-        if let Some(c) = existing
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["type"] == 0 && c["name"] == name && c["parent_id"] == parent)
-        {
+        // Only a channel like the one tocsin would make: same name, same
+        // category, same privacy.
+        if let Some(c) = existing.as_array().into_iter().flatten().find(|c| {
+            c["type"] == 0
+                && c["name"] == name
+                && c["parent_id"] == parent
+                && self.is_private(c) == private
+        }) {
             tracing::info!(name, "adopting an existing Discord channel of that name");
             return Ok(OpenedChannel { id: id(c)?, name: name.to_string() });
         }
@@ -319,11 +334,7 @@ impl ChatApi for DiscordChat {
     /// member overwrite per person. Someone Discord does not know is skipped.
     async fn invite(&self, channel: &str, users: &[UserRef]) -> Result<(), ChatError> {
         let c = self.channel(channel).await?;
-        let private =
-            c["permission_overwrites"].as_array().into_iter().flatten().any(|o| {
-                o["id"] == self.guild.as_str() && bits(&o["deny"]) & perm::VIEW_CHANNEL != 0
-            });
-        if !private {
+        if !self.is_private(&c) {
             return Ok(());
         }
         for u in users.iter().filter(|u| u.platform == Platform::Discord) {
