@@ -23,6 +23,9 @@ struct Record {
     incident: Incident,
     channels: Vec<ChannelOut>,
     timeline: Vec<TimelineEntry>,
+    /// Set when the incident is marked for deletion: it is purged after this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delete_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A line of a backup.
@@ -48,7 +51,24 @@ async fn record(store: &dyn Store, id: IncidentId) -> Result<Option<Record>, Cli
         }
     }
     let timeline = store.timeline(id).await?;
-    Ok(Some(Record { incident: inc.value, channels, timeline }))
+    Ok(Some(Record { incident: inc.value, channels, timeline, delete_after: None }))
+}
+
+/// A record for an incident that may be marked for deletion (hidden from `incident()`).
+async fn any_record(
+    store: &dyn Store,
+    inc: Incident,
+    delete_after: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Record, CliError> {
+    let id = inc.id;
+    let mut channels = Vec::new();
+    for p in Platform::ALL {
+        if let Some((cid, name)) = store.channel(id, p).await? {
+            channels.push(ChannelOut { platform: p, id: cid, name });
+        }
+    }
+    let timeline = store.timeline(id).await?;
+    Ok(Record { incident: inc, channels, timeline, delete_after })
 }
 
 pub async fn export(config: Config, incident: &str, json: bool) -> CliResult {
@@ -68,17 +88,20 @@ pub async fn export(config: Config, incident: &str, json: bool) -> CliResult {
     Ok(())
 }
 
-/// Every incident (oldest first), then every subscription, one JSON object a line.
+/// Every incident (oldest first; those marked for deletion too, with their
+/// purge time), then every subscription, one JSON object a line.
 pub async fn export_all(config: Config) -> CliResult {
     let store = open_store(&config).await?;
-    let mut ids: Vec<IncidentId> = store.incidents(true).await?.iter().map(|i| i.id).collect();
-    ids.sort();
+    let mut all: Vec<(Incident, Option<chrono::DateTime<chrono::Utc>>)> =
+        store.incidents(true).await?.into_iter().map(|i| (i, None)).collect();
+    all.extend(store.marked().await?.into_iter().map(|(i, at)| (i, Some(at))));
+    all.sort_by_key(|(i, _)| i.id);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for id in &ids {
-        if let Some(rec) = record(&*store, *id).await? {
-            serde_json::to_writer(&mut out, &Line::Incident(Box::new(rec)))?;
-            out.write_all(b"\n")?;
-        }
+    let n = all.len();
+    for (inc, delete_after) in all {
+        let rec = any_record(&*store, inc, delete_after).await?;
+        serde_json::to_writer(&mut out, &Line::Incident(Box::new(rec)))?;
+        out.write_all(b"\n")?;
     }
     let subs = store.subscriptions().await?;
     for subscription in &subs {
@@ -89,7 +112,7 @@ pub async fn export_all(config: Config) -> CliResult {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!("exported {} incidents and {} subscriptions", ids.len(), subs.len());
+    eprintln!("exported {n} incidents and {} subscriptions", subs.len());
     Ok(())
 }
 
@@ -121,6 +144,7 @@ pub async fn import(config: Config, input: impl BufRead) -> CliResult {
         match line {
             Line::Incident(rec) => {
                 let id = rec.incident.id;
+                let delete_after = rec.delete_after;
                 entries += rec.timeline.len();
                 let commit = Commit {
                     incident: Some(Write::Insert(rec.incident)),
@@ -130,6 +154,19 @@ pub async fn import(config: Config, input: impl BufRead) -> CliResult {
                 store.commit(commit).await?;
                 for c in rec.channels {
                     store.set_channel(id, c.platform, &c.id, &c.name).await?;
+                }
+                if let Some(at) = delete_after {
+                    let audit = crate::store::Audit {
+                        at: chrono::Utc::now(),
+                        actor: "cli:import".into(),
+                        action: "delete".into(),
+                        incident: Some(id),
+                        detail: format!(
+                            "marked for deletion in the backup; purged after {}",
+                            at.to_rfc3339()
+                        ),
+                    };
+                    store.mark_deleted(id, at, audit).await?;
                 }
                 incidents += 1;
             }

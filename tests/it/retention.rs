@@ -26,7 +26,18 @@ on_both_backends! {
         let (ok, out, _) = cli(&["incident", "delete", "INC-1", "--by", "ops"], &config, d);
         assert!(ok && out.contains("INC-1 is hidden and will be purged after"), "{out}");
         let (_, backup, _) = cli(&["export", "--all"], &config, d);
-        assert!(!backup.contains("\"id\":1,") && backup.contains("\"id\":2,"), "hidden: {backup}");
+        let marked = backup.lines().find(|l| l.contains("\"id\":1,")).expect("a backup keeps it");
+        assert!(marked.contains("\"delete_after\""), "with its purge time: {marked}");
+        let other = if db.url.starts_with("postgres") {
+            crate::support::db::TestDb::postgres().await.unwrap()
+        } else {
+            crate::support::db::TestDb::sqlite()
+        };
+        let other_dir = tempfile::tempdir().unwrap();
+        let other_config = demo_config(other_dir.path(), &other.url);
+        assert!(tocsin(&["import", "--config", &other_config], &backup, d).status.success());
+        let (_, out, _) = cli(&["incident", "deleted"], &other_config, d);
+        assert!(out.starts_with("INC-1  Checkout failing"), "still marked after a restore from backup: {out}");
         let (ok, _, err) = cli(&["export", "INC-1"], &config, d);
         assert!(!ok && err.contains("there is no INC-1"), "{err}");
         let (_, out, _) = cli(&["incident", "deleted"], &config, d);
