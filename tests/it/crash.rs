@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use tocsin::chat::slack::verify::sign;
 use tocsin::incident::{EntryState, IncidentId, Platform};
 
 use crate::support::eventually;
-use crate::support::http::{get, try_request};
+use crate::support::http::{get, slack_command_body, slack_signed, try_request};
 use crate::support::slack_api::SlackApi;
 
 const SECRET: &str = "crash-test-signing-secret";
@@ -52,24 +51,7 @@ async fn ready(addr: SocketAddr) {
 }
 
 fn signed(body: &str, ctype: &str) -> Vec<(&'static str, String)> {
-    let ts = chrono::Utc::now().timestamp().to_string();
-    vec![
-        ("Content-Type", ctype.to_string()),
-        ("X-Slack-Request-Timestamp", ts.clone()),
-        ("X-Slack-Signature", sign(SECRET, &ts, body.as_bytes())),
-    ]
-}
-
-fn command_body(user: &str, channel: &str, text: &str) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("command", "/incident"),
-            ("user_id", user),
-            ("channel_id", channel),
-            ("text", text),
-            ("team_id", "T1"),
-        ])
-        .finish()
+    slack_signed(SECRET, body, ctype)
 }
 
 fn flag_body(event_id: &str, channel: &str, ts: &str) -> String {
@@ -92,7 +74,7 @@ async fn a_kill_9_mid_burst_loses_no_acknowledged_command_or_flag() {
     )).unwrap();
     let mut child = spawn(&config);
     ready(addr).await;
-    let body = command_body("UALICE", "CGENERAL", "declare Disk full");
+    let body = slack_command_body("UALICE", "CGENERAL", "declare Disk full");
     let (status, _) = try_request(
         addr,
         "POST",
@@ -125,7 +107,7 @@ async fn a_kill_9_mid_burst_loses_no_acknowledged_command_or_flag() {
     for (i, ts) in messages.iter().cloned().enumerate() {
         let (acked, ch) = (acked.clone(), ch.clone());
         tasks.push(tokio::spawn(async move {
-            let note = command_body("UALICE", &ch, &format!("note crash-{i}"));
+            let note = slack_command_body("UALICE", &ch, &format!("note crash-{i}"));
             let flag = flag_body(&format!("Ev{i}"), &ch, &ts);
             let n = try_request(
                 addr,

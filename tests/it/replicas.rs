@@ -6,13 +6,12 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tocsin::chat::slack::verify::sign;
 use tocsin::incident::{IncidentId, Platform};
 
 use crate::support::bot::public_key;
 use crate::support::discord_api::{APP_ID, DiscordApi, GUILD};
 use crate::support::eventually;
-use crate::support::http::{get, try_request};
+use crate::support::http::{get, slack_command_body, slack_signed, try_request};
 use crate::support::slack_api::SlackApi;
 
 const SECRET: &str = "replica-test-signing-secret";
@@ -66,21 +65,8 @@ async fn leads(addr: SocketAddr) -> bool {
 }
 
 async fn declare(addr: SocketAddr, title: &str) -> u16 {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("command", "/incident"),
-            ("user_id", "UALICE"),
-            ("channel_id", "CGENERAL"),
-            ("text", &format!("declare {title}")),
-            ("team_id", "T1"),
-        ])
-        .finish();
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded".to_string()),
-        ("X-Slack-Request-Timestamp", ts.clone()),
-        ("X-Slack-Signature", sign(SECRET, &ts, body.as_bytes())),
-    ];
+    let body = slack_command_body("UALICE", "CGENERAL", &format!("declare {title}"));
+    let headers = slack_signed(SECRET, &body, "application/x-www-form-urlencoded");
     try_request(addr, "POST", "/slack/commands", &headers, body.as_bytes()).await.map_or(0, |r| r.0)
 }
 

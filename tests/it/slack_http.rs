@@ -62,16 +62,7 @@ impl Bot {
     }
 
     async fn command(&self, user: &str, channel: &str, text: &str) -> String {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("command", "/incident"),
-                ("user_id", user),
-                ("user_name", &user.to_lowercase()),
-                ("channel_id", channel),
-                ("text", text),
-                ("team_id", "T1"),
-            ])
-            .finish();
+        let body = crate::support::http::slack_command_body(user, channel, text);
         let (status, reply) =
             self.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
         assert_eq!(status, 200, "{reply}");

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tocsin::chat::slack::verify::sign;
 use tocsin::config::{Config, DiscordConfig, DiscordInteractions, SlackConfig, TeamConfig};
 use tocsin::incident::{IncidentId, MessageKey, Platform, TimelineEntry};
 use tocsin::store::Store;
 
 use super::discord_api::DiscordApi;
 use super::eventually;
-use super::http::request;
+use super::http::{request, slack_command_body, slack_signed};
 use super::slack_api::SlackApi;
 
 pub const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -140,22 +139,8 @@ impl Bot {
 
     /// `/incident <text>` from Slack, signed.
     pub async fn slack_command(&self, user: &str, channel: &str, text: &str) -> String {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("command", "/incident"),
-                ("user_id", user),
-                ("user_name", &user.to_lowercase()),
-                ("channel_id", channel),
-                ("text", text),
-                ("team_id", "T1"),
-            ])
-            .finish();
-        let ts = chrono::Utc::now().timestamp().to_string();
-        let headers = [
-            ("Content-Type", "application/x-www-form-urlencoded".to_string()),
-            ("X-Slack-Request-Timestamp", ts.clone()),
-            ("X-Slack-Signature", sign(SLACK_SECRET, &ts, body.as_bytes())),
-        ];
+        let body = slack_command_body(user, channel, text);
+        let headers = slack_signed(SLACK_SECRET, &body, "application/x-www-form-urlencoded");
         let (status, reply) =
             request(self.server.addr, "POST", "/slack/commands", &headers, body.as_bytes()).await;
         assert_eq!(status, 200, "{reply}");

@@ -61,3 +61,27 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// Headers that sign `body` for Slack with `secret`, timestamped now.
+pub fn slack_signed(secret: &str, body: &str, ctype: &str) -> Vec<(&'static str, String)> {
+    let ts = chrono::Utc::now().timestamp().to_string();
+    vec![
+        ("Content-Type", ctype.to_string()),
+        ("X-Slack-Request-Timestamp", ts.clone()),
+        ("X-Slack-Signature", tocsin::chat::slack::verify::sign(secret, &ts, body.as_bytes())),
+    ]
+}
+
+/// The form Slack posts for `/incident <text>` typed by `user` in `channel`.
+pub fn slack_command_body(user: &str, channel: &str, text: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("command", "/incident"),
+            ("user_id", user),
+            ("user_name", &user.to_lowercase()),
+            ("channel_id", channel),
+            ("text", text),
+            ("team_id", "T1"),
+        ])
+        .finish()
+}
