@@ -44,14 +44,7 @@ fn parse_id(incident: &str) -> Result<IncidentId, CliError> {
 
 async fn record(store: &dyn Store, id: IncidentId) -> Result<Option<Record>, CliError> {
     let Some(inc) = store.incident(id).await? else { return Ok(None) };
-    let mut channels = Vec::new();
-    for p in Platform::ALL {
-        if let Some((cid, name)) = store.channel(id, p).await? {
-            channels.push(ChannelOut { platform: p, id: cid, name });
-        }
-    }
-    let timeline = store.timeline(id).await?;
-    Ok(Some(Record { incident: inc.value, channels, timeline, delete_after: None }))
+    Ok(Some(any_record(store, inc.value, None).await?))
 }
 
 /// A record for an incident that may be marked for deletion (hidden from `incident()`).

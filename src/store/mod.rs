@@ -164,6 +164,9 @@ pub trait Store: Retention + Lead + Send + Sync {
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>>;
 
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<()>;
+
     /// Whether the inbox already holds this platform event id.
     async fn seen_event(&self, event_id: &str) -> Result<bool>;
 

@@ -183,6 +183,11 @@ macro_rules! impl_store {
                 rows.iter().map(|(b,)| sql::subscription(b)).collect()
             }
 
+            async fn ping(&self) -> $crate::store::Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn seen_event(&self, event_id: &str) -> $crate::store::Result<bool> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE event_id = $1")
                     .bind(event_id)
