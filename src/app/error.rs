@@ -3,9 +3,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::chat::Message;
 use crate::command::UsageError;
-use crate::incident::UserError;
+use crate::incident::{Message, UserError};
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -67,6 +66,12 @@ pub enum Outcome {
 impl Reply {
     pub fn done(message: Message) -> Self {
         Self { message, outcome: Outcome::Done }
+    }
+
+    /// Whether what happened is recorded (or there was nothing to record);
+    /// false when it could not be, and the platform should deliver it again.
+    pub fn recorded(&self) -> bool {
+        self.outcome != Outcome::Internal
     }
 
     pub fn from_failure(f: Failure, context: &str) -> Self {

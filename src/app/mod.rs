@@ -1,12 +1,14 @@
-//! The application: turns invocations and chat events into decisions of the
-//! core, commits them with their effects, and answers the person who acted.
+//! The application: every inbound surface hands it an [`Inbound`]; it
+//! dedupes by the platform's event id, turns commands and flags into
+//! decisions of the core, commits them with their effects, and answers the
+//! person who acted.
 
 mod audit;
-mod clock;
-mod commands;
 mod error;
 mod fanout;
 mod flags;
+mod handlers;
+mod inbound;
 mod locks;
 
 use std::collections::BTreeMap;
@@ -14,14 +16,13 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use commands::HANDLED;
 pub use error::{Failure, Outcome, Reply};
+pub use inbound::{CommandInput, Ctx, Event, Inbound, MessageSource, Seen};
 
-use crate::chat::Message;
+use crate::clock::Clock;
 use crate::command::{self, ParseContext};
 use crate::config::{Config, TeamConfig};
-use crate::incident::{ChannelRef, Platform, Rules, UserRef};
+use crate::incident::{Message, Platform, Rules, UserRef};
 use crate::store::{Commit, Store, StoreError};
 
 /// How many times a decision is made again after losing a race.
@@ -29,14 +30,6 @@ const ATTEMPTS: usize = 30;
 
 /// The console's announce channel.
 pub const CONSOLE_ANNOUNCE: &str = "announce";
-
-/// Who acted, where, and the platform's id for the event (for dedupe).
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub user: UserRef,
-    pub channel: ChannelRef,
-    pub event_id: Option<String>,
-}
 
 pub struct App {
     pub store: Arc<dyn Store>,
@@ -47,6 +40,8 @@ pub struct App {
     announce: BTreeMap<Platform, String>,
     clock: Arc<dyn Clock>,
     wake: Option<Arc<Notify>>,
+    /// Where a reaction's message is looked up, per platform.
+    sources: BTreeMap<Platform, Arc<dyn MessageSource>>,
     /// Writers to one incident queue here once they have collided.
     queues: locks::Queues,
 }
@@ -98,6 +93,7 @@ impl App {
             announce,
             clock,
             wake: None,
+            sources: BTreeMap::new(),
             queues: locks::Queues::default(),
         }
     }
@@ -105,6 +101,12 @@ impl App {
     /// Wakes the outbox worker after each commit.
     pub fn with_outbox_notifier(mut self, wake: Arc<Notify>) -> Self {
         self.wake = Some(wake);
+        self
+    }
+
+    /// Where messages flagged by reaction on `platform` are looked up.
+    pub fn with_source(mut self, platform: Platform, source: Arc<dyn MessageSource>) -> Self {
+        self.sources.insert(platform, source);
         self
     }
 
@@ -117,33 +119,43 @@ impl App {
         self.clock.now()
     }
 
-    /// Runs the text after `/incident`.
-    pub async fn command(&self, ctx: &Ctx, text: &str) -> Reply {
-        match self.parse(ctx, text) {
-            Ok(inv) => self.invoke(ctx, inv).await,
-            Err(reply) => reply,
+    /// The one way in: whatever happened on whichever surface. The reply is
+    /// for the person who acted; an event that could not be recorded says so
+    /// ([`Reply::recorded`]) so the surface can have it delivered again.
+    pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> Reply {
+        let Inbound { ctx, event } = inbound;
+        match event {
+            Event::Command(input) => self.command(&ctx, input).await,
+            Event::Flag { key, via, message } => self.flag(&ctx, key, via, message).await,
+            Event::Unflag { key, via } => self.unflag(&ctx, &key, via).await,
+            Event::Edited { key, text, at } => self.message_edited(&ctx, &key, &text, at).await,
+            Event::Deleted { key, at } => self.message_deleted(&ctx, &key, at).await,
+            Event::ReactionsCleared { key } => self.reactions_cleared(&ctx, &key).await,
         }
     }
 
-    /// Parses the text after `/incident` with this team's rules; a mistake
-    /// comes back as the reply to show.
-    pub fn parse(&self, ctx: &Ctx, text: &str) -> Result<command::Invocation, Reply> {
+    async fn command(&self, ctx: &Ctx, input: CommandInput) -> Reply {
         let pc = ParseContext {
             rules: &self.rules,
             teams: &self.team_names,
             platform: ctx.channel.platform,
         };
-        command::parse(text, &pc).map_err(|e| Reply::from_failure(e.into(), "parse"))
-    }
-
-    /// Runs an already typed invocation (Discord's options arrive typed).
-    pub async fn invoke(&self, ctx: &Ctx, inv: command::Invocation) -> Reply {
+        let parsed = match &input {
+            CommandInput::Text(text) => command::parse(text, &pc),
+            CommandInput::Options { subcommand, options } => {
+                command::from_options(subcommand, options, &pc)
+            }
+        };
+        let inv = match parsed {
+            Ok(inv) => inv,
+            Err(e) => return Reply::from_failure(e.into(), "parse"),
+        };
         let usage = inv.spec.usage.clone();
-        let name = inv.spec.name.clone();
-        let result = match commands::run(self, ctx, inv).await {
+        let name = inv.name();
+        let result = match handlers::run(self, ctx, inv).await {
             // The change is committed: a failed lookup of channel names must not
             // tell the person it failed (they would run it again).
-            Ok(m) => Ok(crate::store::resolve_channels(&*self.store, &m, ctx.channel.platform)
+            Ok(m) => Ok(crate::outbox::resolve_channels(&*self.store, &m, ctx.channel.platform)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "could not resolve channel links in a reply");
@@ -153,7 +165,7 @@ impl App {
         };
         match result {
             Ok(m) => Reply::done(m),
-            Err(f) => Reply::from_failure(f.with_usage(&usage), &name),
+            Err(f) => Reply::from_failure(f.with_usage(&usage), name),
         }
     }
 

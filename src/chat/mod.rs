@@ -1,11 +1,9 @@
-//! Talking to chat platforms: the neutral message model, the `ChatApi` trait
-//! and the adapters.
+//! The chat platforms, one folder each holding all of that platform: its
+//! endpoint or connection, signature checks, what arrives turned into an
+//! `app::Inbound`, its `ChatApi` client and its rendering. The console is a
+//! platform too: a room in the terminal.
 
-mod api;
 pub mod console;
 pub mod discord;
-pub mod message;
 pub mod slack;
-
-pub use api::{ChatApi, ChatError, OpenedChannel};
-pub use message::{Message, Span};
+pub mod text;

@@ -5,21 +5,19 @@ use std::sync::Arc;
 
 use tokio::io::BufReader;
 
-use super::{CliResult, open_store, outbox};
-use crate::app::{App, CONSOLE_ANNOUNCE, ManualClock};
+use super::CliResult;
+use crate::app::CONSOLE_ANNOUNCE;
 use crate::chat::console::{ConsoleChat, Room, Session};
+use crate::clock::ManualClock;
 use crate::config::Config;
-use crate::incident::Platform;
+use crate::startup::{Engine, engine};
 
 pub async fn console(config: Config) -> CliResult {
-    let store = open_store(&config).await?;
     let clock = Arc::new(ManualClock::new());
     let start = config.console.channel.trim_start_matches('#').to_string();
     let room = Room::new(Box::new(std::io::stdout()), &[&start, CONSOLE_ANNOUNCE]);
     let chat = Arc::new(ConsoleChat::new(room.clone(), clock.clone()));
-    let outbox = outbox(&config, store.clone(), vec![chat])?;
-    let app = App::new(store, &config, &[Platform::Console], clock.clone())
-        .with_outbox_notifier(outbox.notifier());
+    let Engine { outbox, app, .. } = engine(&config, vec![chat], Vec::new(), clock.clone()).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!(
@@ -27,15 +25,8 @@ pub async fn console(config: Config) -> CliResult {
             config.console.user
         );
     }
-    let session = Session::new(
-        Arc::new(app),
-        outbox,
-        room,
-        clock,
-        &config.console.user,
-        &start,
-        !interactive,
-    );
+    let session =
+        Session::new(app, outbox, room, clock, &config.console.user, &start, !interactive);
     session.run(BufReader::new(tokio::io::stdin()), interactive).await?;
     Ok(())
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
-use crate::outbox::{Outbox, PostmortemSettings, RetryPolicy};
-use crate::store::{self, Store};
+use crate::startup::{StartupError, redact};
+use crate::store::Store;
 
 pub use console::console;
 pub use export::{export, export_all, import};
@@ -27,8 +27,13 @@ impl CliError {
         Self { error: anyhow::anyhow!(msg.into()), code: 2 }
     }
 
+    /// 2 for bad usage or configuration (also a setting `serve` found it
+    /// cannot use), 1 for anything else.
     pub fn exit_code(&self) -> u8 {
-        self.code
+        match self.error.downcast_ref::<StartupError>() {
+            Some(StartupError::Config(_)) => 2,
+            _ => self.code,
+        }
     }
 }
 
@@ -65,42 +70,7 @@ pub fn init_logging(verbose: bool) {
 
 /// Opens the configured database (applying migrations), naming it on failure.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, CliError> {
-    let url = &config.database.url;
-    store::connect(url).await.map_err(|e| {
-        let e = anyhow::Error::new(e).context(format!("cannot open the database {}", redact(url)));
-        CliError { error: e, code: 1 }
-    })
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-pub fn outbox(
-    config: &Config,
-    store: Arc<dyn Store>,
-    apis: Vec<Arc<dyn crate::chat::ChatApi>>,
-) -> Result<Outbox, CliError> {
-    let settings =
-        PostmortemSettings { rules: config.rules(), template: config.postmortem.text.clone() };
-    let worker = format!("{}-{}", hostname(), std::process::id());
-    Ok(Outbox::new(store, apis, settings, RetryPolicy::default(), &worker))
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "tocsin".into())
+    Ok(crate::startup::open_store(config).await?)
 }
 
 pub async fn migrate(config: Config) -> CliResult {
@@ -162,17 +132,5 @@ pub async fn commands_discord(config: &Config, register: bool) -> CliResult {
 }
 
 pub async fn serve(config: Config) -> CliResult {
-    crate::server::serve(config).await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_database_password_is_not_shown() {
-        assert_eq!(
-            super::redact("postgres://bot:s3cret@db:5432/tocsin"),
-            "postgres://bot:***@db:5432/tocsin"
-        );
-        assert_eq!(super::redact("sqlite://tocsin.db"), "sqlite://tocsin.db");
-    }
+    Ok(crate::startup::serve(config).await?)
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{CliError, CliResult, open_store};
 use crate::config::Config;
 use crate::incident::{IncidentId, Status};
-use crate::store::{Audit, Store};
+use crate::store::Audit;
 
 /// What to delete: one incident, or closed ones by date.
 pub enum Selection {
@@ -146,24 +146,4 @@ pub async fn audit_log(config: Config, incident: Option<String>, limit: i64) -> 
         println!("{}  {:<22} {:<12} {:<7} {}", a.at.to_rfc3339(), a.actor, a.action, inc, a.detail);
     }
     Ok(())
-}
-
-/// The purge loop `serve` runs.
-pub async fn purge_periodically(
-    store: std::sync::Arc<dyn Store>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        match store.purge_due(Utc::now(), "tocsin").await {
-            Ok(ids) if !ids.is_empty() => {
-                tracing::info!(purged = %list(&ids), "purged incidents past their grace period")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "purge failed; will try again"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {} // the purge interval
-            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
-        }
-    }
 }

@@ -7,7 +7,7 @@ mod options;
 mod parse;
 pub mod spec;
 
-pub use invocation::{Cmd, Invitee, Invocation, Value, Values};
+pub use invocation::{Args, Invitee, Invocation, Value};
 pub use options::{OptionValue, from_options};
 pub use parse::{ParseContext, UsageError, parse};
 pub use spec::{ArgKind, ArgSpec, Spec, Where};

@@ -3,7 +3,7 @@
 
 use crate::incident::{IncidentId, Platform, UserRef};
 
-use super::invocation::{Cmd, Invitee, Invocation, Value, Values};
+use super::invocation::{Args, Invitee, Invocation, Value};
 use super::parse::{ParseContext, UsageError, one};
 use super::spec::{self, ArgKind, Where};
 
@@ -32,7 +32,7 @@ pub fn from_options(
     let err = |m: String| UsageError { message: m, spec: Some(spec) };
     let takes_incident = matches!(spec.place, Where::Incident | Where::OptionalIncident);
     let invitees_arg = spec.args.iter().find(|a| a.kind == ArgKind::Invitees);
-    let mut values = Values::default();
+    let mut values = Args::default();
     let mut incident = None;
     let mut invitees = Vec::new();
     for (name, value) in options {
@@ -91,9 +91,7 @@ pub fn from_options(
             return Err(err(format!("missing {what}: {}", arg.description.to_lowercase())));
         }
     }
-    let cmd = Cmd::from_values(&spec.name, values)
-        .unwrap_or_else(|| panic!("spec {} has no typed command", spec.name));
-    Ok(Invocation { spec, incident, cmd })
+    Ok(Invocation { spec, incident, args: values })
 }
 
 fn user(id: &str, name: &Option<String>) -> UserRef {
@@ -136,12 +134,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            inv.cmd,
-            Cmd::Declare {
-                severity: Some("SEV2".into()),
-                title: "Checkout down".into(),
-                private: true
-            }
+            inv.args,
+            Args::of([
+                ("severity", Value::Severity("SEV2".into())),
+                ("title", Value::Text("Checkout down".into())),
+                ("private", Value::Flag(true)),
+            ])
         );
     }
 
@@ -157,13 +155,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(inv.incident, IncidentId::parse("INC-7"));
-        assert_eq!(inv.cmd, Cmd::Update { status: Status::Monitoring, message: "fix out".into() });
+        assert_eq!(
+            inv.args,
+            Args::of([
+                ("status", Value::Status(Status::Monitoring)),
+                ("message", Value::Text("fix out".into())),
+            ])
+        );
     }
 
     #[test]
     fn a_user_and_a_team_are_both_invited() {
         let inv = run("invite", &[("user", person("42")), ("team", text("payments"))]).unwrap();
-        let Cmd::Invite { invitees } = inv.cmd else { panic!("not an invite") };
+        let Some(Value::Invitees(invitees)) = inv.args.get("user").cloned() else {
+            panic!("not an invite")
+        };
         assert_eq!(invitees.len(), 2);
         assert_eq!(invitees[1], Invitee::Team("payments".into()));
     }

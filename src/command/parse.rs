@@ -2,7 +2,7 @@
 
 use crate::incident::{IncidentId, Platform, Rules, Status, UserRef};
 
-use super::invocation::{Cmd, Invitee, Invocation, Value, Values};
+use super::invocation::{Args, Invitee, Invocation, Value};
 use super::spec::{self, ArgKind, ArgSpec, Spec, Where};
 
 /// What the parser needs to know about the team.
@@ -65,7 +65,7 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
     let tokens = tokenize(text);
     let Some(first) = tokens.first() else {
         let spec = spec::find("help").expect("help spec");
-        return Ok(Invocation { spec, incident: None, cmd: Cmd::Help { subcommand: None } });
+        return Ok(Invocation { spec, incident: None, args: Args::default() });
     };
     let spec = spec::find(first.text).ok_or_else(|| UsageError {
         message: format!(
@@ -76,7 +76,7 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
         spec: None,
     })?;
     let mut rest: Vec<Token<'_>> = tokens[1..].to_vec();
-    let mut values = Values::default();
+    let mut values = Args::default();
     take_switches(spec, &mut rest, &mut values, ctx)?;
     let mut incident = None;
     if matches!(spec.place, Where::Incident | Where::OptionalIncident)
@@ -150,16 +150,14 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
         }
         return Err(UsageError::new(spec, format!("unexpected \"{}\"", extra.text)));
     }
-    let cmd = Cmd::from_values(&spec.name, values)
-        .unwrap_or_else(|| panic!("spec {} has no typed command", spec.name));
-    Ok(Invocation { spec, incident, cmd })
+    Ok(Invocation { spec, incident, args: values })
 }
 
 /// Pulls `--flag` and `--option value` out of the tokens.
 fn take_switches(
     spec: &'static Spec,
     rest: &mut Vec<Token<'_>>,
-    values: &mut Values,
+    values: &mut Args,
     ctx: &ParseContext<'_>,
 ) -> Result<(), UsageError> {
     let has_text = spec.args.iter().any(|a| a.kind == ArgKind::Text);

@@ -30,7 +30,7 @@ fn every_spec_file_parses_and_every_example_runs_its_own_command() {
         assert!(!s.examples.is_empty(), "{} has no example", s.name);
         for e in &s.examples {
             let inv = ok(e);
-            assert_eq!(inv.cmd.name(), s.name, "example {e:?}");
+            assert_eq!(inv.name(), s.name, "example {e:?}");
         }
     }
 }
@@ -39,18 +39,15 @@ fn every_spec_file_parses_and_every_example_runs_its_own_command() {
 fn declare_takes_an_optional_severity_a_title_and_a_private_switch() {
     let inv = ok("declare sev2 Checkout   failing --private");
     assert_eq!(
-        inv.cmd,
-        Cmd::Declare {
-            severity: Some("SEV2".into()),
-            title: "Checkout   failing".into(),
-            private: true
-        }
+        inv.args,
+        Args::of([
+            ("severity", Value::Severity("SEV2".into())),
+            ("title", Value::Text("Checkout   failing".into())),
+            ("private", Value::Flag(true)),
+        ])
     );
     let inv = ok("declare Login slow");
-    assert_eq!(
-        inv.cmd,
-        Cmd::Declare { severity: None, title: "Login slow".into(), private: false }
-    );
+    assert_eq!(inv.args, Args::of([("title", Value::Text("Login slow".into()))]));
 }
 
 #[test]
@@ -74,7 +71,13 @@ fn an_unknown_subcommand_lists_the_known_ones() {
 fn an_incident_can_be_named_before_the_arguments() {
     let inv = ok("update INC-7 monitoring Rolled back");
     assert_eq!(inv.incident, Some(IncidentId(7)));
-    assert_eq!(inv.cmd, Cmd::Update { status: Status::Monitoring, message: "Rolled back".into() });
+    assert_eq!(
+        inv.args,
+        Args::of([
+            ("status", Value::Status(Status::Monitoring)),
+            ("message", Value::Text("Rolled back".into())),
+        ])
+    );
     let inv = ok("update monitoring fixed by reverting INC-6's change");
     assert_eq!(inv.incident, None, "an incident mentioned in the message is just text");
 }
@@ -116,24 +119,25 @@ fn mistakes_get_one_clear_sentence_and_the_usage() {
 fn mentions_and_teams_are_understood() {
     let inv = ok("invite @bob payments @carol");
     assert_eq!(
-        inv.cmd,
-        Cmd::Invite {
-            invitees: vec![
+        inv.args,
+        Args::of([(
+            "user",
+            Value::Invitees(vec![
                 Invitee::User(UserRef::new(Platform::Console, "bob")),
                 Invitee::Team("payments".into()),
                 Invitee::User(UserRef::new(Platform::Console, "carol")),
-            ]
-        }
+            ])
+        )])
     );
     let rules = Rules::default();
     let slack = ParseContext { rules: &rules, teams: &[], platform: Platform::Slack };
     let inv = parse("role scribe <@U024BE7LH|bob>", &slack).unwrap();
     assert_eq!(
-        inv.cmd,
-        Cmd::Role {
-            role: "scribe".into(),
-            user: UserRef::named(Platform::Slack, "U024BE7LH", "bob")
-        }
+        inv.args,
+        Args::of([
+            ("role", Value::Role("scribe".into())),
+            ("user", Value::User(UserRef::named(Platform::Slack, "U024BE7LH", "bob"))),
+        ])
     );
     let e = parse("role scribe @bob", &slack).unwrap_err();
     assert_eq!(e.message, "\"@bob\" is plain text; mention the person so slack links them");
@@ -143,25 +147,29 @@ fn mentions_and_teams_are_understood() {
 fn a_follow_up_owner_is_taken_from_the_end_of_the_text() {
     let inv = ok("followup Add an alert @bob");
     assert_eq!(
-        inv.cmd,
-        Cmd::FollowUp {
-            text: "Add an alert".into(),
-            owner: Some(UserRef::new(Platform::Console, "bob"))
-        }
+        inv.args,
+        Args::of([
+            ("text", Value::Text("Add an alert".into())),
+            ("owner", Value::User(UserRef::new(Platform::Console, "bob"))),
+        ])
     );
     let inv = ok("followup Ask @bob about the alert");
-    assert_eq!(inv.cmd, Cmd::FollowUp { text: "Ask @bob about the alert".into(), owner: None });
+    assert_eq!(inv.args, Args::of([("text", Value::Text("Ask @bob about the alert".into()))]));
 }
 
 #[test]
 fn user_text_keeps_its_characters_and_options_elsewhere_in_it() {
     let inv = ok("note use --force <!channel> & move on");
-    assert_eq!(inv.cmd, Cmd::Note { text: "use --force <!channel> & move on".into() });
+    assert_eq!(
+        inv.args,
+        Args::of([("text", Value::Text("use --force <!channel> & move on".into()))])
+    );
 }
 
 #[test]
 fn an_empty_command_and_help_render_from_the_specs() {
-    assert_eq!(ok("").cmd, Cmd::Help { subcommand: None });
+    let empty = ok("");
+    assert_eq!((empty.name(), empty.args), ("help", Args::default()));
     let overview = help::overview();
     for s in spec::all() {
         assert!(overview.contains(&s.summary), "{}", s.name);

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::Message;
 use super::timeline::{EntryKind, TimelineEntry};
 use super::{
     Audience, Effect, FollowUp, Incident, IncidentId, Platform, Responder, RoleAssignment, Rules,
     SeverityChange, Status, StatusUpdate, UserError, UserRef, Who, channel_name,
 };
-use crate::chat::Message;
 
 /// Everything one decision produces; written in one transaction.
 #[derive(Debug, Clone, PartialEq)]

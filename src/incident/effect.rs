@@ -6,8 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChannelRef, IncidentId, Platform, UserRef};
-use crate::chat::Message;
+use super::{ChannelRef, IncidentId, Message, Platform, UserRef};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -4,6 +4,7 @@
 mod decide;
 mod effect;
 mod error;
+pub mod message;
 mod model;
 mod naming;
 mod rules;
@@ -13,6 +14,7 @@ pub mod timeline;
 pub use decide::{Change, Decision, Declare, authorize, decide, declare, topic};
 pub use effect::{Audience, Effect};
 pub use error::UserError;
+pub use message::{Dialect, Message, Span};
 pub use model::{
     ChannelRef, FollowUp, Incident, IncidentId, Platform, Responder, RoleAssignment,
     SeverityChange, Status, StatusUpdate, UserRef,

@@ -2,8 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::Message;
-use crate::incident::UserRef;
+use crate::incident::{Message, UserRef};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

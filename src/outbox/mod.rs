@@ -1,10 +1,14 @@
 //! The outbox: effects written with the state change, delivered afterwards,
 //! in order per (incident, platform) lane, with retries and backoff.
 
+mod api;
 mod counters;
 mod delivery;
+mod links;
 mod worker;
 
+pub use api::{ChatApi, ChatError, OpenedChannel};
 pub use counters::{Counters, Counts};
 pub use delivery::{Delivery, Dest};
+pub use links::resolve_channels;
 pub use worker::{Outbox, PostmortemSettings, RetryPolicy};

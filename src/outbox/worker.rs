@@ -10,9 +10,9 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
+use super::api::{ChatApi, ChatError};
 use super::counters::Counters;
 use super::delivery::{Delivery, Dest};
-use crate::chat::{ChatApi, ChatError};
 use crate::incident::{IncidentId, Platform, Rules};
 use crate::store::{Claimed, Store, StoreError};
 
@@ -304,7 +304,7 @@ impl Outbox {
                     Dest::Channel(c) => c.clone(),
                 };
                 let message =
-                    crate::store::resolve_channels(&*self.store, message, platform).await?;
+                    super::links::resolve_channels(&*self.store, message, platform).await?;
                 let id = api.post(&ch, &message).await?;
                 if *pin {
                     // The post is out; a failed pin must not make the retry post it twice.

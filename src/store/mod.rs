@@ -12,7 +12,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::chat::{Message, Span};
 use crate::incident::{
     ChannelRef, Incident, IncidentId, MessageKey, Platform, Scope, Subscription, TimelineEntry,
 };
@@ -194,26 +193,6 @@ pub trait Store: Retention + Lead + Send + Sync {
     /// Releases a leased row to be tried again at `at`.
     async fn retry_at(&self, id: i64, worker: &str, at: DateTime<Utc>, error: &str) -> Result<()>;
     async fn outbox_stats(&self) -> Result<OutboxStats>;
-}
-
-/// Replaces incident-channel references in a message with the channel on
-/// `platform`, or the incident's label where it has none there.
-pub async fn resolve_channels(
-    store: &dyn Store,
-    message: &Message,
-    platform: Platform,
-) -> Result<Message> {
-    let mut out = Message::new();
-    for span in &message.spans {
-        out.spans.push(match span {
-            Span::IncidentChannel(id) => match store.channel(*id, platform).await? {
-                Some((id, name)) => Span::Channel { id, name },
-                None => Span::Plain(id.label()),
-            },
-            other => other.clone(),
-        });
-    }
-    Ok(out)
 }
 
 /// Opens the store a URL names: `sqlite://path` or `postgres://…`. Migrations are applied.

@@ -3,10 +3,10 @@
 
 use chrono::{TimeZone, Utc};
 use tocsin::app::Outcome;
-use tocsin::chat::ChatError;
 use tocsin::incident::{
     EntryKind, FlagVia, FlaggedMessage, IncidentId, MessageKey, Platform, UserRef,
 };
+use tocsin::outbox::ChatError;
 
 use crate::support::db::on_both_backends;
 use crate::support::engine::{ANNOUNCE, Engine, ctx};
@@ -76,20 +76,20 @@ on_both_backends! {
         let msg = message(&ch, "1700000000.000100", "error rate 30%", 3);
         let mut carol = ctx("UCAROL", &ch);
         carol.event_id = Some("Ev001".into());
-        assert_eq!(e.app.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Added to INC-1's timeline.");
-        assert_eq!(e.app.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Already done.", "a replayed event id");
+        assert_eq!(e.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Added to INC-1's timeline.");
+        assert_eq!(e.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Already done.", "a replayed event id");
         carol.event_id = Some("Ev002".into());
-        assert_eq!(e.app.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Already on INC-1's timeline.");
+        assert_eq!(e.flag(&carol, msg.clone(), FlagVia::Reaction).await.message.to_plain(), "Already on INC-1's timeline.");
         let bob = ctx("UBOB", &ch);
-        e.app.flag(&bob, msg.clone(), FlagVia::Action).await;
+        e.flag(&bob, msg.clone(), FlagVia::Action).await;
         let flagged: Vec<_> = e.store.timeline(IncidentId(1)).await.unwrap().into_iter().filter(|x| x.kind == EntryKind::Message).collect();
         assert_eq!(flagged.len(), 1);
         assert_eq!(flagged[0].flags.len(), 2);
         // Carol takes her reaction back; Bob's flag keeps the entry.
-        e.app.unflag(&ctx("UCAROL", &ch), &msg.key, FlagVia::Reaction).await;
+        e.unflag(&ctx("UCAROL", &ch), &msg.key, FlagVia::Reaction).await;
         let entry = e.store.entry(&msg.key).await.unwrap().unwrap().value;
         assert!(entry.is_visible());
-        e.app.unflag(&bob, &msg.key, FlagVia::Action).await;
+        e.unflag(&bob, &msg.key, FlagVia::Action).await;
         assert!(!e.store.entry(&msg.key).await.unwrap().unwrap().value.is_visible());
     }
 }
@@ -105,7 +105,7 @@ on_both_backends! {
         for n in 0..12 {
             let (e, msg, ch) = (e.clone(), msg.clone(), ch.clone());
             tasks.push(tokio::spawn(async move {
-                e.app.flag(&ctx(&format!("U{n}"), &ch), msg, FlagVia::Reaction).await.outcome
+                e.flag(&ctx(&format!("U{n}"), &ch), msg, FlagVia::Reaction).await.outcome
             }));
         }
         for t in tasks {
@@ -196,8 +196,8 @@ on_both_backends! {
         e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
         e.deliver_all().await;
         let ch = e.channel_of(1).await;
-        e.app.flag(&ctx("UCAROL", &ch), message(&ch, "2.0", "rolled back", 9), FlagVia::Action).await;
-        e.app.flag(&ctx("UCAROL", &ch), message(&ch, "1.0", "error rate 30%", 3), FlagVia::Action).await;
+        e.flag(&ctx("UCAROL", &ch), message(&ch, "2.0", "rolled back", 9), FlagVia::Action).await;
+        e.flag(&ctx("UCAROL", &ch), message(&ch, "1.0", "error rate 30%", 3), FlagVia::Action).await;
         e.run("UALICE", &ch, "resolve All good").await;
         e.run("UALICE", &ch, "postmortem").await;
         e.run("UALICE", &ch, "close").await;
@@ -251,13 +251,13 @@ on_both_backends! {
         e.deliver_all().await;
         let ch = e.channel_of(1).await;
         let msg = message(&ch, "5.0", "found the leak", 5);
-        e.app.flag(&ctx("UALICE", &ch), msg.clone(), FlagVia::Reaction).await;
+        e.flag(&ctx("UALICE", &ch), msg.clone(), FlagVia::Reaction).await;
         e.run("UALICE", &ch, "resolve Fixed").await;
         e.run("UALICE", &ch, "close").await;
-        let r = e.app.unflag(&ctx("UALICE", &ch), &msg.key, FlagVia::Reaction).await;
+        let r = e.unflag(&ctx("UALICE", &ch), &msg.key, FlagVia::Reaction).await;
         assert_eq!(r.message.to_plain(), "INC-1 is closed; its timeline can no longer change.");
         assert!(e.store.entry(&msg.key).await.unwrap().unwrap().value.is_visible());
-        e.app.message_deleted(&ctx("UALICE", &ch), &msg.key, Utc::now()).await;
+        e.message_deleted(&ctx("UALICE", &ch), &msg.key, Utc::now()).await;
         let entry = e.store.entry(&msg.key).await.unwrap().unwrap().value;
         assert_eq!(entry.state, tocsin::incident::EntryState::Deleted, "a deletion is still marked, nothing lost");
     }

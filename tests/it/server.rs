@@ -1,6 +1,7 @@
 //! `tocsin serve` in-process on port 0: health, metrics, the public status page.
 
-use tocsin::app::{App, SystemClock};
+use tocsin::app::{App, Inbound};
+use tocsin::clock::SystemClock;
 use tocsin::config::Config;
 use tocsin::incident::{ChannelRef, Platform, UserRef};
 
@@ -12,18 +13,18 @@ on_both_backends! {
         let mut config = Config::default();
         config.server.listen = "127.0.0.1:0".into();
         config.database.url = db.url.clone();
-        let server = tocsin::server::start(config.clone()).await.expect("server starts");
+        let server = tocsin::startup::start(config.clone()).await.expect("server starts");
 
         // Declare one public and one private incident through the engine.
         let store = tocsin::store::connect(&db.url).await.unwrap();
-        let app = App::new(store, &config, &[Platform::Console], std::sync::Arc::new(SystemClock));
+        let app = std::sync::Arc::new(App::new(store, &config, &[Platform::Console], std::sync::Arc::new(SystemClock)));
         let ctx = tocsin::app::Ctx {
             user: UserRef::new(Platform::Console, "alice"),
             channel: ChannelRef::new(Platform::Console, "general"),
             event_id: None,
         };
-        app.command(&ctx, "declare SEV2 Checkout <b>failing</b>").await;
-        app.command(&ctx, "declare SEV1 Secret thing --private").await;
+        app.handle(Inbound::command(ctx.clone(), "declare SEV2 Checkout <b>failing</b>")).await;
+        app.handle(Inbound::command(ctx, "declare SEV1 Secret thing --private")).await;
 
         assert_eq!(get(server.addr, "/healthz").await, (200, "ok\n".into()));
         let (status, page) = get(server.addr, "/status").await;

@@ -46,7 +46,7 @@ on_both_backends! {
             link: None,
             files: vec![],
         };
-        e.app.flag(&ctx("UBOB", &ch), msg, FlagVia::Reaction).await;
+        e.flag(&ctx("UBOB", &ch), msg, FlagVia::Reaction).await;
         e.run("UALICE", &ch, "resolve All good").await;
         e.run("UALICE", &ch, "postmortem").await;
         e.run("UALICE", &ch, "close").await;

@@ -15,7 +15,7 @@ use crate::support::slack_api::SlackApi;
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
 struct Bot {
-    server: tocsin::server::Running,
+    server: tocsin::startup::Running,
     slack: SlackApi,
     store: std::sync::Arc<dyn tocsin::store::Store>,
 }
@@ -34,7 +34,7 @@ impl Bot {
         sc.api_base_url = slack.base_url();
         sc.announce_channel = Some("CANNOUNCE".into());
         config.slack = Some(sc);
-        let server = tocsin::server::start(config).await.expect("server starts");
+        let server = tocsin::startup::start(config).await.expect("server starts");
         let store = tocsin::store::connect(url).await.unwrap();
         Self { server, slack, store }
     }
@@ -230,7 +230,7 @@ on_both_backends! {
         sc.api_base_url = slack.base_url();
         sc.app_token = Some("xapp-1-test".into());
         config.slack = Some(sc);
-        let server = tocsin::server::start(config).await.expect("server starts");
+        let server = tocsin::startup::start(config).await.expect("server starts");
         let store = tocsin::store::connect(&db.url).await.unwrap();
         eventually("a Socket Mode connection", Duration::from_secs(10), || async { slack.sockets() > 0 }).await;
 

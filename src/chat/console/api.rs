@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 
 use super::room::Room;
-use crate::app::Clock;
-use crate::chat::{ChatApi, ChatError, Message, OpenedChannel};
-use crate::incident::{Platform, UserRef};
+use crate::clock::Clock;
+use crate::incident::{Message, Platform, UserRef};
+use crate::outbox::{ChatApi, ChatError, OpenedChannel};
 use std::sync::Arc;
 
 pub const BOT_NAME: &str = "tocsin";

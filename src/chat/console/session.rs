@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use super::room::Room;
-use crate::app::{App, Clock, Ctx, ManualClock, Outcome};
-use crate::command::Cmd;
+use crate::app::{App, Ctx, Event, Inbound, Outcome, Reply};
+use crate::clock::{Clock, ManualClock};
 use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
 use crate::outbox::Outbox;
 
@@ -138,11 +138,9 @@ impl Session {
     }
 
     async fn command(&mut self, text: &str) {
-        let ctx = self.ctx();
-        let (declaring, reply) = match self.app.parse(&ctx, text) {
-            Ok(inv) => (matches!(inv.cmd, Cmd::Declare { .. }), self.app.invoke(&ctx, inv).await),
-            Err(reply) => (false, reply),
-        };
+        let declaring =
+            text.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("declare"));
+        let reply = self.app.handle(Inbound::command(self.ctx(), text)).await;
         let body = reply.message.to_plain().replace('\n', "\n    ");
         self.room.say(&format!("#{} (only you) tocsin: {body}", self.channel));
         if declaring && reply.outcome == Outcome::Done {
@@ -216,15 +214,14 @@ impl Session {
                         link: None,
                         files: Vec::new(),
                     };
-                    let reply = self.app.flag(&self.ctx(), msg, via).await;
-                    self.reply(reply);
+                    let event = Event::Flag { key: msg.key.clone(), via, message: Some(msg) };
+                    self.event(event).await;
                 }
             }
             "unpin" => {
                 if let Some((n, m)) = self.numbered(rest) {
-                    let reply =
-                        self.app.unflag(&self.ctx(), &key(&m.channel, n), FlagVia::Reaction).await;
-                    self.reply(reply);
+                    let event = Event::Unflag { key: key(&m.channel, n), via: FlagVia::Reaction };
+                    self.event(event).await;
                 }
             }
             "edit" => {
@@ -234,27 +231,20 @@ impl Session {
                 } else if let Some((n, m)) = self.own(num) {
                     self.room.edit(n, text.trim());
                     self.room.say(&format!("* [{n}] edited: {}", text.trim()));
-                    let reply = self
-                        .app
-                        .message_edited(
-                            &self.ctx(),
-                            &key(&m.channel, n),
-                            text.trim(),
-                            self.clock.now(),
-                        )
-                        .await;
-                    self.reply(reply);
+                    let event = Event::Edited {
+                        key: key(&m.channel, n),
+                        text: text.trim().to_string(),
+                        at: self.clock.now(),
+                    };
+                    self.event(event).await;
                 }
             }
             "delete" => {
                 if let Some((n, m)) = self.own(rest) {
                     self.room.delete(n);
                     self.room.say(&format!("* [{n}] deleted"));
-                    let reply = self
-                        .app
-                        .message_deleted(&self.ctx(), &key(&m.channel, n), self.clock.now())
-                        .await;
-                    self.reply(reply);
+                    let event = Event::Deleted { key: key(&m.channel, n), at: self.clock.now() };
+                    self.event(event).await;
                 }
             }
             "clock" => match DateTime::parse_from_rfc3339(rest) {
@@ -270,7 +260,12 @@ impl Session {
         Flow::Continue
     }
 
-    fn reply(&self, reply: crate::app::Reply) {
+    async fn event(&self, event: Event) {
+        let reply = self.app.handle(Inbound::new(self.ctx(), event)).await;
+        self.reply(reply);
+    }
+
+    fn reply(&self, reply: Reply) {
         let text = reply.message.to_plain();
         if !text.is_empty() {
             self.room.say(&format!("#{} (only you) tocsin: {text}", self.channel));

@@ -11,8 +11,8 @@ use tokio::sync::OnceCell;
 
 use super::render::{self, escape};
 use super::rest::{Body, CallError, Rest};
-use crate::chat::{ChatApi, ChatError, Message, OpenedChannel};
-use crate::incident::{Platform, UserRef};
+use crate::incident::{Message, Platform, UserRef};
+use crate::outbox::{ChatApi, ChatError, OpenedChannel};
 
 /// Discord permission bits tocsin sets.
 pub mod perm {

@@ -2,7 +2,7 @@
 //! turned into what tocsin acts on.
 
 use serenity::model::application::{
-    CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandType, Interaction,
+    CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandType, Interaction as Raw,
 };
 use serenity::model::user::User;
 
@@ -13,7 +13,7 @@ use crate::incident::{Platform, UserRef};
 
 /// An interaction tocsin answers.
 #[derive(Debug, Clone)]
-pub enum Inbound {
+pub enum Interaction {
     /// Discord checking the endpoint.
     Ping,
     /// `/incident <subcommand>` with its options.
@@ -39,9 +39,8 @@ pub enum Inbound {
 }
 
 /// Reads an interaction's JSON (the HTTP endpoint's body).
-pub fn parse(body: &[u8]) -> Result<Inbound, String> {
-    let i: Interaction =
-        serde_json::from_slice(body).map_err(|e| format!("not an interaction: {e}"))?;
+pub fn parse(body: &[u8]) -> Result<Interaction, String> {
+    let i: Raw = serde_json::from_slice(body).map_err(|e| format!("not an interaction: {e}"))?;
     Ok(from_interaction(&i))
 }
 
@@ -51,25 +50,27 @@ pub fn user_ref(u: &User) -> UserRef {
     r
 }
 
-pub fn from_interaction(i: &Interaction) -> Inbound {
+pub fn from_interaction(i: &Raw) -> Interaction {
     match i {
-        Interaction::Ping(_) => Inbound::Ping,
-        Interaction::Command(c) => command(c),
-        other => Inbound::Unknown { id: other.id().to_string(), token: other.token().to_string() },
+        Raw::Ping(_) => Interaction::Ping,
+        Raw::Command(c) => command(c),
+        other => {
+            Interaction::Unknown { id: other.id().to_string(), token: other.token().to_string() }
+        }
     }
 }
 
-fn command(c: &CommandInteraction) -> Inbound {
+fn command(c: &CommandInteraction) -> Interaction {
     let (id, token) = (c.id.to_string(), c.token.clone());
     let user = user_ref(&c.user);
     let channel = c.channel_id.to_string();
     match (c.data.kind, c.data.name.as_str()) {
         (CommandType::Message, ADD_TO_TIMELINE) => {
-            let Some(target) = c.data.target_id else { return Inbound::Unknown { id, token } };
+            let Some(target) = c.data.target_id else { return Interaction::Unknown { id, token } };
             let message =
                 c.data.resolved.messages.iter().find(|(mid, _)| mid.get() == target.get());
             match message.and_then(|(_, m)| serde_json::to_value(m).ok()) {
-                Some(m) => Inbound::AddToTimeline {
+                Some(m) => Interaction::AddToTimeline {
                     id,
                     token,
                     user,
@@ -77,7 +78,7 @@ fn command(c: &CommandInteraction) -> Inbound {
                     message: target.get().to_string(),
                     fetched: fetched(&m),
                 },
-                None => Inbound::Unknown { id, token },
+                None => Interaction::Unknown { id, token },
             }
         }
         (CommandType::ChatInput, "incident") => match c.data.options.first() {
@@ -87,11 +88,11 @@ fn command(c: &CommandInteraction) -> Inbound {
                 ..
             }) => {
                 let options = opts.iter().map(|o| (o.name.clone(), option(c, &o.value))).collect();
-                Inbound::Command { id, token, user, channel, subcommand: name.clone(), options }
+                Interaction::Command { id, token, user, channel, subcommand: name.clone(), options }
             }
-            _ => Inbound::Unknown { id, token },
+            _ => Interaction::Unknown { id, token },
         },
-        _ => Inbound::Unknown { id, token },
+        _ => Interaction::Unknown { id, token },
     }
 }
 
@@ -177,7 +178,7 @@ mod tests {
             options in prop::collection::vec(option(), 0..6),
         ) {
             let body = serde_json::to_vec(&interaction(sub.to_string(), options)).unwrap();
-            if let Ok(Inbound::Command { subcommand, options, .. }) = parse(&body) {
+            if let Ok(Interaction::Command { subcommand, options, .. }) = parse(&body) {
                 let rules = Rules::default();
                 let teams = vec!["payments".to_string()];
                 let ctx = ParseContext { rules: &rules, teams: &teams, platform: Platform::Discord };

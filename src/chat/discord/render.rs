@@ -3,10 +3,8 @@
 //! with a zero-width space (and every post also carries an empty
 //! `allowed_mentions`). Content over 2,000 characters is split, never cut.
 
-use crate::chat::Message;
-use crate::chat::message::Dialect;
-use crate::chat::slack::render::split;
-use crate::incident::{Platform, UserRef};
+use crate::chat::text::split;
+use crate::incident::{Dialect, Message, Platform, UserRef};
 
 /// Discord refuses content longer than this.
 pub const MAX_CONTENT: usize = 2_000;
@@ -70,7 +68,7 @@ pub fn mentioned(message: &Message) -> Vec<String> {
         .spans
         .iter()
         .filter_map(|s| match s {
-            crate::chat::Span::User(u)
+            crate::incident::Span::User(u)
                 if u.platform == Platform::Discord && is_snowflake(&u.id) =>
             {
                 Some(u.id.clone())
@@ -92,7 +90,7 @@ pub fn posts(message: &Message) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::Span;
+    use crate::incident::Span;
 
     #[test]
     fn user_text_cannot_ping_everyone_here_users_or_roles() {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::chat::ChatError;
+use crate::outbox::ChatError;
 
 /// The bucket that stands for Discord's global limit.
 const GLOBAL: &str = "*";

@@ -8,9 +8,10 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::pace::Pace;
-use super::render::{MAX_TEXT, mrkdwn, split};
-use crate::chat::{ChatApi, ChatError, Message, OpenedChannel};
-use crate::incident::{Platform, UserRef};
+use super::render::{MAX_TEXT, mrkdwn};
+use crate::chat::text::split;
+use crate::incident::{Message, Platform, UserRef};
+use crate::outbox::{ChatApi, ChatError, OpenedChannel};
 
 /// Slack takes at most this many users per `conversations.invite`.
 const MAX_INVITE: usize = 1000;

@@ -10,8 +10,21 @@ use crate::incident::{Platform, UserRef};
 /// The message shortcut's callback id, as in the app manifest.
 pub const SHORTCUT_CALLBACK: &str = "add_to_timeline";
 
+/// The "Add to timeline" shortcut: who used it on which message, and the
+/// message as the payload carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inbound {
+pub struct Shortcut {
+    pub user: UserRef,
+    pub channel: String,
+    pub ts: String,
+    pub author: String,
+    pub text: String,
+    pub files: Vec<String>,
+    pub response_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
     Command {
         user: UserRef,
         channel: String,
@@ -21,15 +34,7 @@ pub enum Inbound {
         challenge: String,
     },
     /// The "Add to timeline" shortcut on a message.
-    Shortcut {
-        user: UserRef,
-        channel: String,
-        ts: String,
-        author: String,
-        text: String,
-        files: Vec<String>,
-        response_url: Option<String>,
-    },
+    Shortcut(Shortcut),
     ReactionAdded {
         event_id: String,
         user: String,
@@ -82,14 +87,14 @@ fn s(v: &Value, path: &[&str]) -> Option<String> {
 }
 
 /// A slash command's form body.
-pub fn parse_command(body: &[u8]) -> Result<Inbound, String> {
+pub fn parse_command(body: &[u8]) -> Result<Request, String> {
     let f = form(body);
     let need =
         |k: &str| field(&f, k).map(str::to_string).ok_or_else(|| format!("the command has no {k}"));
     let user_id = need("user_id")?;
     let mut user = UserRef::new(Platform::Slack, user_id);
     user.name = field(&f, "user_name").filter(|n| !n.is_empty()).map(str::to_string);
-    Ok(Inbound::Command {
+    Ok(Request::Command {
         user,
         channel: need("channel_id")?,
         text: unescape(field(&f, "text").unwrap_or("")),
@@ -97,7 +102,7 @@ pub fn parse_command(body: &[u8]) -> Result<Inbound, String> {
 }
 
 /// An interaction's form body (`payload=<json>`).
-pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
+pub fn parse_interaction(body: &[u8]) -> Result<Request, String> {
     let f = form(body);
     let payload = field(&f, "payload").ok_or("the interaction has no payload")?;
     let v: Value =
@@ -106,10 +111,10 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, String> {
 }
 
 /// An interaction payload, already parsed as JSON (Socket Mode delivers it so).
-pub fn interaction_json(v: &Value) -> Result<Inbound, String> {
+pub fn interaction_json(v: &Value) -> Result<Request, String> {
     let kind = s(v, &["type"]).unwrap_or_default();
     if kind != "message_action" || s(v, &["callback_id"]).as_deref() != Some(SHORTCUT_CALLBACK) {
-        return Ok(Inbound::Ignored);
+        return Ok(Request::Ignored);
     }
     let user_id = s(v, &["user", "id"]).ok_or("the shortcut has no user")?;
     let mut user = UserRef::new(Platform::Slack, user_id);
@@ -122,7 +127,7 @@ pub fn interaction_json(v: &Value) -> Result<Inbound, String> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Inbound::Shortcut {
+    Ok(Request::Shortcut(Shortcut {
         user,
         channel: s(v, &["channel", "id"]).ok_or("the shortcut has no channel")?,
         ts: s(v, &["message", "ts"])
@@ -132,21 +137,21 @@ pub fn interaction_json(v: &Value) -> Result<Inbound, String> {
         text: unescape(&s(v, &["message", "text"]).unwrap_or_default()),
         files,
         response_url: s(v, &["response_url"]),
-    })
+    }))
 }
 
 /// An Events API body.
-pub fn parse_event(body: &[u8]) -> Result<Inbound, String> {
+pub fn parse_event(body: &[u8]) -> Result<Request, String> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| format!("the event is not JSON: {e}"))?;
     event_json(&v)
 }
 
 /// An Events API envelope, already parsed as JSON.
-pub fn event_json(v: &Value) -> Result<Inbound, String> {
+pub fn event_json(v: &Value) -> Result<Request, String> {
     match s(v, &["type"]).as_deref() {
         Some("url_verification") => {
-            Ok(Inbound::UrlVerification { challenge: s(v, &["challenge"]).ok_or("no challenge")? })
+            Ok(Request::UrlVerification { challenge: s(v, &["challenge"]).ok_or("no challenge")? })
         }
         Some("event_callback") => {
             let event_id = s(v, &["event_id"]).ok_or("the event has no event_id")?;
@@ -157,33 +162,33 @@ pub fn event_json(v: &Value) -> Result<Inbound, String> {
             match (s(e, &["type"]).as_deref(), s(e, &["subtype"]).as_deref()) {
                 (Some(t @ ("reaction_added" | "reaction_removed")), _) => {
                     if s(e, &["item", "type"]).as_deref() != Some("message") {
-                        return Ok(Inbound::Ignored);
+                        return Ok(Request::Ignored);
                     }
                     let (user, reaction) =
                         (get(&["user"], "user")?, get(&["reaction"], "reaction")?);
                     let (channel, ts) =
                         (get(&["item", "channel"], "channel")?, get(&["item", "ts"], "ts")?);
                     Ok(if t == "reaction_added" {
-                        Inbound::ReactionAdded { event_id, user, channel, ts, reaction }
+                        Request::ReactionAdded { event_id, user, channel, ts, reaction }
                     } else {
-                        Inbound::ReactionRemoved { event_id, user, channel, ts, reaction }
+                        Request::ReactionRemoved { event_id, user, channel, ts, reaction }
                     })
                 }
-                (Some("message"), Some("message_changed")) => Ok(Inbound::MessageChanged {
+                (Some("message"), Some("message_changed")) => Ok(Request::MessageChanged {
                     event_id,
                     channel: get(&["channel"], "channel")?,
                     ts: get(&["message", "ts"], "message ts")?,
                     text: unescape(&s(e, &["message", "text"]).unwrap_or_default()),
                 }),
-                (Some("message"), Some("message_deleted")) => Ok(Inbound::MessageDeleted {
+                (Some("message"), Some("message_deleted")) => Ok(Request::MessageDeleted {
                     event_id,
                     channel: get(&["channel"], "channel")?,
                     ts: get(&["deleted_ts"], "deleted_ts")?,
                 }),
-                _ => Ok(Inbound::Ignored),
+                _ => Ok(Request::Ignored),
             }
         }
-        _ => Ok(Inbound::Ignored),
+        _ => Ok(Request::Ignored),
     }
 }
 
@@ -205,7 +210,7 @@ mod tests {
         let body = b"team_id=T1&channel_id=C42&user_id=U7&user_name=alice&command=%2Fincident&text=declare+SEV2+Checkout+%3C%21channel%3E";
         assert_eq!(
             parse_command(body).unwrap(),
-            Inbound::Command {
+            Request::Command {
                 user: UserRef::named(Platform::Slack, "U7", "alice"),
                 channel: "C42".into(),
                 text: "declare SEV2 Checkout <!channel>".into()
@@ -219,7 +224,7 @@ mod tests {
         let added = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added","user":"U2","reaction":"pushpin","item":{"type":"message","channel":"C1","ts":"1700000000.000100"},"event_ts":"1"}}"#;
         assert_eq!(
             parse_event(added).unwrap(),
-            Inbound::ReactionAdded {
+            Request::ReactionAdded {
                 event_id: "Ev1".into(),
                 user: "U2".into(),
                 channel: "C1".into(),
@@ -230,7 +235,7 @@ mod tests {
         let changed = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"new"}}}"#;
         assert_eq!(
             parse_event(changed).unwrap(),
-            Inbound::MessageChanged {
+            Request::MessageChanged {
                 event_id: "Ev2".into(),
                 channel: "C1".into(),
                 ts: "1.2".into(),
@@ -240,24 +245,24 @@ mod tests {
         let deleted = br#"{"type":"event_callback","event_id":"Ev3","event":{"type":"message","subtype":"message_deleted","channel":"C1","deleted_ts":"1.2"}}"#;
         assert_eq!(
             parse_event(deleted).unwrap(),
-            Inbound::MessageDeleted {
+            Request::MessageDeleted {
                 event_id: "Ev3".into(),
                 channel: "C1".into(),
                 ts: "1.2".into()
             }
         );
         let plain = br#"{"type":"event_callback","event_id":"Ev4","event":{"type":"message","channel":"C1","ts":"1.3","text":"hi"}}"#;
-        assert_eq!(parse_event(plain).unwrap(), Inbound::Ignored);
+        assert_eq!(parse_event(plain).unwrap(), Request::Ignored);
         assert_eq!(
             parse_event(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
-            Inbound::UrlVerification { challenge: "abc".into() }
+            Request::UrlVerification { challenge: "abc".into() }
         );
     }
 
     #[test]
     fn slack_entities_are_decoded_so_the_record_keeps_what_was_typed() {
         let body = b"channel_id=C1&user_id=U7&text=declare+Checkout+%26amp%3B+payments+%26lt%3Bdown%26gt%3B";
-        let Inbound::Command { text, .. } = parse_command(body).unwrap() else { panic!() };
+        let Request::Command { text, .. } = parse_command(body).unwrap() else { panic!() };
         assert_eq!(text, "declare Checkout & payments <down>");
         assert_eq!(unescape("&amp;lt;"), "&lt;", "decoded once, not twice");
     }

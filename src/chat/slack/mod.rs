@@ -1,9 +1,15 @@
-//! Slack: request verification and rendering. The Web API client, the
-//! endpoints and Socket Mode build on these.
+//! Slack, all of it: the HTTP endpoints and Socket Mode (signatures checked
+//! before anything is parsed), what Slack sends turned into `Inbound`, the
+//! Web API client, mrkdwn rendering and the app manifest.
 
 pub mod client;
+pub mod endpoint;
 pub mod events;
 pub mod manifest;
 pub mod pace;
 pub mod render;
+pub mod socket;
+mod source;
 pub mod verify;
+
+pub use endpoint::{SlackState, routes};

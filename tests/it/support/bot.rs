@@ -28,7 +28,7 @@ pub const CAROL: &str = "200000000000000003";
 pub const DAVE: &str = "200000000000000004";
 
 pub struct Bot {
-    pub server: tocsin::server::Running,
+    pub server: tocsin::startup::Running,
     pub discord: DiscordApi,
     pub slack: Option<SlackApi>,
     pub store: Arc<dyn Store>,
@@ -79,7 +79,7 @@ impl Bot {
         } else {
             None
         };
-        let server = tocsin::server::start(config).await.expect("server starts");
+        let server = tocsin::startup::start(config).await.expect("server starts");
         let store = tocsin::store::connect(url).await.unwrap();
         let bot = Self { server, discord, slack, store };
         if interactions == DiscordInteractions::Gateway {

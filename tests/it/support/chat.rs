@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use tocsin::chat::{ChatApi, ChatError, Message, OpenedChannel};
+use tocsin::incident::Message;
 use tocsin::incident::{Platform, UserRef};
+use tocsin::outbox::{ChatApi, ChatError, OpenedChannel};
 
 #[derive(Debug, Clone, Default)]
 pub struct Channel {

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tocsin::app::{App, Ctx, ManualClock, Reply};
-use tocsin::chat::ChatApi;
+use chrono::{DateTime, Utc};
+use tocsin::app::{App, Ctx, Event, Inbound, Reply};
+use tocsin::clock::ManualClock;
 use tocsin::config::{Config, DiscordConfig, SlackConfig, TeamConfig};
-use tocsin::incident::{ChannelRef, Platform, UserRef};
+use tocsin::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
+use tocsin::outbox::ChatApi;
 use tocsin::outbox::{Outbox, PostmortemSettings, RetryPolicy};
 use tocsin::store::{self, Store};
 
@@ -15,7 +17,7 @@ use super::chat::MemoryChat;
 pub const ANNOUNCE: &str = "CANNOUNCE";
 
 pub struct Engine<C = MemoryChat> {
-    pub app: App,
+    pub app: Arc<App>,
     pub outbox: Outbox,
     pub store: Arc<dyn Store>,
     /// The one platform's client (named for the usual one).
@@ -72,12 +74,28 @@ impl<C: ChatApi + 'static> Engine<C> {
         let settings = PostmortemSettings { rules: config.rules(), template: None };
         let apis: Vec<Arc<dyn ChatApi>> = vec![slack.clone()];
         let outbox = Outbox::new(store.clone(), apis, settings, quick_retries(), "test-worker");
-        let app = App::new(store.clone(), &config, &[platform], clock);
+        let app = Arc::new(App::new(store.clone(), &config, &[platform], clock));
         Self { app, outbox, store, slack, platform }
     }
 
     pub async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {
-        self.app.command(&ctx_on(self.platform, user, channel), text).await
+        self.app.handle(Inbound::command(ctx_on(self.platform, user, channel), text)).await
+    }
+
+    /// `ctx.user` flags `msg` (which comes with the event, as an action's does).
+    pub async fn flag(&self, ctx: &Ctx, msg: FlaggedMessage, via: FlagVia) -> Reply {
+        let event = Event::Flag { key: msg.key.clone(), via, message: Some(msg) };
+        self.app.handle(Inbound::new(ctx.clone(), event)).await
+    }
+
+    pub async fn unflag(&self, ctx: &Ctx, key: &MessageKey, via: FlagVia) -> Reply {
+        let event = Event::Unflag { key: key.clone(), via };
+        self.app.handle(Inbound::new(ctx.clone(), event)).await
+    }
+
+    pub async fn message_deleted(&self, ctx: &Ctx, key: &MessageKey, at: DateTime<Utc>) -> Reply {
+        let event = Event::Deleted { key: key.clone(), at };
+        self.app.handle(Inbound::new(ctx.clone(), event)).await
     }
 
     /// Delivers until the outbox is empty, waiting out retry delays, within a deadline.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::incident::{IncidentId, UserRef};
+use super::{IncidentId, UserRef};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]

@@ -1,12 +1,12 @@
-//! `/healthz`, `/metrics` (Prometheus text) and `/status` (public incidents).
+//! `/healthz`, `/readyz` and `/metrics` (Prometheus text).
 
 use std::fmt::Write;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
-use super::ServerState;
+use super::Health;
 use crate::incident::Platform;
 
 /// Liveness: the process answers. Stays up through platform and database trouble.
@@ -17,7 +17,7 @@ pub async fn healthz() -> &'static str {
 /// Readiness: 200 "ready" when the database answers and no platform's latest
 /// delivery failed; 503 "degraded: …" naming what is wrong otherwise. The
 /// outbox keeps everything meanwhile.
-pub async fn readyz(State(s): State<ServerState>) -> Response {
+pub async fn readyz(State(s): State<Health>) -> Response {
     if let Err(e) = s.store.ping().await {
         tracing::warn!(error = %e, "readyz: database unavailable");
         return (StatusCode::SERVICE_UNAVAILABLE, "degraded: database unavailable\n")
@@ -57,7 +57,7 @@ pub async fn readyz(State(s): State<ServerState>) -> Response {
     }
 }
 
-pub async fn metrics(State(s): State<ServerState>) -> Response {
+pub async fn metrics(State(s): State<Health>) -> Response {
     let stats = match s.store.outbox_stats().await {
         Ok(st) => st,
         Err(e) => {
@@ -100,14 +100,8 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
         }
     }
-    if let Some(d) = &s.discord {
-        let leads = d.gateway_leader.load(std::sync::atomic::Ordering::Relaxed);
-        gauge_line(
-            &mut out,
-            "tocsin_discord_gateway_leader",
-            "Whether this replica runs the Discord gateway (1) or another does (0).",
-            u8::from(leads).into(),
-        );
+    for extra in s.metrics.iter() {
+        extra(&mut out);
     }
     let now = chrono::Utc::now();
     for (name, help) in [
@@ -138,44 +132,4 @@ pub async fn metrics(State(s): State<ServerState>) -> Response {
 
 fn gauge_line(out: &mut String, name: &str, help: &str, v: f64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-}
-
-pub async fn status(State(s): State<ServerState>) -> Response {
-    let incidents = match s.store.incidents(false).await {
-        Ok(list) => list,
-        Err(e) => {
-            tracing::warn!(error = %e, "status: database unavailable");
-            return (StatusCode::SERVICE_UNAVAILABLE, "status unavailable\n").into_response();
-        }
-    };
-    let public: Vec<_> = incidents.into_iter().filter(|i| !i.private).collect();
-    let mut body =
-        String::from("<!doctype html><meta charset=utf-8><title>Status</title><h1>Status</h1>");
-    if public.is_empty() {
-        body.push_str("<p>All systems operational: no open incidents.</p>");
-    }
-    for i in &public {
-        let _ = write!(
-            body,
-            "<section><h2>{} · {} · {}</h2><p>{}</p>",
-            i.id,
-            esc(&i.severity),
-            i.status.title(),
-            esc(&i.title)
-        );
-        if let Some(u) = i.updates.last() {
-            let _ = write!(
-                body,
-                "<p><time>{}</time> {}</p>",
-                u.at.format("%Y-%m-%d %H:%M UTC"),
-                esc(&u.message)
-            );
-        }
-        body.push_str("</section>");
-    }
-    Html(body).into_response()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -9,16 +9,14 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use tracing::warn;
 
-use super::ServerState;
-use super::slack::{Handled, SlackState, handle};
-use crate::chat::slack::client::connector;
-use crate::chat::slack::events::{self, Inbound};
-use crate::chat::slack::render::mrkdwn;
+use super::client::connector;
+use super::endpoint::{Handled, SlackState, handle};
+use super::events::{self, Request};
+use super::render::mrkdwn;
 use crate::incident::{Platform, UserRef};
 
 #[derive(Clone)]
 struct Shared {
-    server: ServerState,
     slack: Arc<SlackState>,
 }
 
@@ -28,13 +26,12 @@ pub type Listener = SlackClientSocketModeListener<SlackClientHyperHttpsConnector
 pub async fn start(
     app_token: &str,
     api_base_url: &str,
-    server: ServerState,
     slack: Arc<SlackState>,
 ) -> Result<Listener, SlackClientError> {
     let client = Arc::new(SlackClient::new(connector(api_base_url)));
     let env = Arc::new(
         SlackClientEventsListenerEnvironment::new(client)
-            .with_user_state(Shared { server, slack })
+            .with_user_state(Shared { slack })
             .with_error_handler(not_recorded),
     );
     let callbacks = SlackSocketModeListenerCallbacks::new()
@@ -75,10 +72,10 @@ async fn shared(states: &SlackClientEventsUserState) -> Shared {
 
 async fn dispatch(
     states: &SlackClientEventsUserState,
-    inbound: Inbound,
+    request: Request,
 ) -> UserCallbackResult<Handled> {
     let sh = shared(states).await;
-    match handle(&sh.server, &sh.slack, inbound).await {
+    match handle(&sh.slack, request).await {
         Handled::Retry => Err(Box::new(Unrecorded)),
         other => Ok(other),
     }
@@ -89,12 +86,12 @@ async fn on_command(
     _client: Arc<SlackHyperClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
-    let inbound = Inbound::Command {
+    let request = Request::Command {
         user: UserRef::new(Platform::Slack, event.user_id.to_string()),
         channel: event.channel_id.to_string(),
         text: event.text.unwrap_or_default(),
     };
-    let text = match dispatch(&states, inbound).await? {
+    let text = match dispatch(&states, request).await? {
         Handled::Reply(m) => mrkdwn(&m),
         _ => String::new(),
     };
@@ -107,9 +104,9 @@ async fn on_interaction(
     _client: Arc<SlackHyperClient>,
     states: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
-    let inbound = events::interaction_json(&serde_json::to_value(&event)?)
+    let request = events::interaction_json(&serde_json::to_value(&event)?)
         .map_err(|e| Box::new(BadPayload(e)))?;
-    dispatch(&states, inbound).await.map(|_| ())
+    dispatch(&states, request).await.map(|_| ())
 }
 
 async fn on_push(
@@ -119,8 +116,8 @@ async fn on_push(
 ) -> UserCallbackResult<()> {
     let mut v = serde_json::to_value(&event)?;
     v["type"] = serde_json::json!("event_callback");
-    let inbound = events::event_json(&v).map_err(|e| Box::new(BadPayload(e)))?;
-    dispatch(&states, inbound).await.map(|_| ())
+    let request = events::event_json(&v).map_err(|e| Box::new(BadPayload(e)))?;
+    dispatch(&states, request).await.map(|_| ())
 }
 
 #[derive(Debug)]

@@ -15,10 +15,11 @@ use serenity::http::HttpBuilder;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use super::ServerState;
-use super::discord::{DiscordState, Event, answer, ids, on_event};
-use crate::chat::discord::events::from_interaction;
+use super::endpoint::{DiscordState, answer, ctx, ids, key, on_event};
+use super::events::from_interaction;
+use crate::app::{Event, Inbound};
 use crate::config::DiscordConfig;
+use crate::incident::{FlagVia, Platform, UserRef};
 
 /// What tocsin asks the gateway for. MESSAGE_CONTENT (privileged) lets it read
 /// the text of a message flagged by reaction and of its edits.
@@ -30,7 +31,6 @@ pub fn intents() -> GatewayIntents {
 }
 
 struct Handler {
-    server: ServerState,
     discord: Arc<DiscordState>,
 }
 
@@ -45,13 +45,26 @@ impl Handler {
         }
     }
 
-    fn reaction(r: &Reaction) -> Option<(String, String, String, String)> {
+    /// The timeline reaction in tocsin's terms (who, channel, message);
+    /// `None` for any other reaction.
+    fn reaction(&self, r: &Reaction) -> Option<(UserRef, String, String)> {
         let user = r.user_id?.to_string();
-        Some((user, r.channel_id.to_string(), r.message_id.to_string(), Self::emoji(&r.emoji)))
+        (Self::emoji(&r.emoji) == self.discord.reaction).then(|| {
+            (
+                UserRef::new(Platform::Discord, user),
+                r.channel_id.to_string(),
+                r.message_id.to_string(),
+            )
+        })
     }
 
-    async fn event(&self, e: Event) {
-        on_event(&self.server, &self.discord, e).await;
+    /// Who the platform's own events are recorded as.
+    fn system() -> UserRef {
+        UserRef::new(Platform::Discord, "discord")
+    }
+
+    async fn event(&self, user: UserRef, channel: &str, event: Event) {
+        on_event(&self.discord, Inbound::new(ctx(user, channel, None), event)).await;
     }
 }
 
@@ -65,33 +78,40 @@ impl EventHandler for Handler {
         let received = std::time::Instant::now();
         let inbound = from_interaction(&interaction);
         let Some((id, token)) = ids(&inbound) else { return };
-        let reply = answer(&self.server, &self.discord, inbound).await;
+        let reply = answer(&self.discord, inbound).await;
         if let Err(e) = self.discord.chat.answer(&id, &token, &reply, received).await {
             warn!(error = %e, "could not answer a Discord interaction");
         }
     }
 
     async fn reaction_add(&self, _: Context, r: Reaction) {
-        if let Some((user, channel, message, emoji)) = Self::reaction(&r) {
-            self.event(Event::ReactionAdded { user, channel, message, emoji }).await;
+        if let Some((user, channel, message)) = self.reaction(&r) {
+            let event =
+                Event::Flag { key: key(&channel, &message), via: FlagVia::Reaction, message: None };
+            self.event(user, &channel, event).await;
         }
     }
 
     async fn reaction_remove(&self, _: Context, r: Reaction) {
-        if let Some((user, channel, message, emoji)) = Self::reaction(&r) {
-            self.event(Event::ReactionRemoved { user, channel, message, emoji }).await;
+        if let Some((user, channel, message)) = self.reaction(&r) {
+            let event = Event::Unflag { key: key(&channel, &message), via: FlagVia::Reaction };
+            self.event(user, &channel, event).await;
         }
     }
 
     async fn reaction_remove_all(&self, _: Context, c: ChannelId, m: MessageId) {
         let (channel, message) = (c.to_string(), m.to_string());
-        self.event(Event::ReactionsCleared { channel, message, emoji: None }).await;
+        let event = Event::ReactionsCleared { key: key(&channel, &message) };
+        self.event(Self::system(), &channel, event).await;
     }
 
     async fn reaction_remove_emoji(&self, _: Context, r: Reaction) {
+        if Self::emoji(&r.emoji) != self.discord.reaction {
+            return;
+        }
         let (channel, message) = (r.channel_id.to_string(), r.message_id.to_string());
-        let emoji = Some(Self::emoji(&r.emoji));
-        self.event(Event::ReactionsCleared { channel, message, emoji }).await;
+        let event = Event::ReactionsCleared { key: key(&channel, &message) };
+        self.event(Self::system(), &channel, event).await;
     }
 
     async fn message_update(
@@ -104,11 +124,14 @@ impl EventHandler for Handler {
         let Some(content) = e.content else { return };
         let at = e.edited_timestamp.map_or_else(chrono::Utc::now, |t| *t);
         let (channel, message) = (e.channel_id.to_string(), e.id.to_string());
-        self.event(Event::Edited { channel, message, content, at }).await;
+        let event = Event::Edited { key: key(&channel, &message), text: content, at };
+        self.event(Self::system(), &channel, event).await;
     }
 
     async fn message_delete(&self, _: Context, c: ChannelId, m: MessageId, _: Option<GuildId>) {
-        self.event(Event::Deleted { channel: c.to_string(), message: m.to_string() }).await;
+        let (channel, message) = (c.to_string(), m.to_string());
+        let event = Event::Deleted { key: key(&channel, &message), at: chrono::Utc::now() };
+        self.event(Self::system(), &channel, event).await;
     }
 
     async fn message_delete_bulk(
@@ -118,8 +141,11 @@ impl EventHandler for Handler {
         ms: Vec<MessageId>,
         _: Option<GuildId>,
     ) {
+        let channel = c.to_string();
         for m in ms {
-            self.event(Event::Deleted { channel: c.to_string(), message: m.to_string() }).await;
+            let event =
+                Event::Deleted { key: key(&channel, &m.to_string()), at: chrono::Utc::now() };
+            self.event(Self::system(), &channel, event).await;
         }
     }
 }
@@ -143,12 +169,12 @@ const LEAD_CHECK: Duration = Duration::from_secs(2);
 /// Runs the gateway in whichever replica holds the "discord-gateway"
 /// leadership (always this one on SQLite); a replica that loses it (its
 /// database connection died) stops its gateway, and another takes over.
-pub fn start(config: &DiscordConfig, server: ServerState, discord: Arc<DiscordState>) -> Gateway {
+pub fn start(config: &DiscordConfig, discord: Arc<DiscordState>) -> Gateway {
     let (stop, mut stopped) = watch::channel(false);
     let (token, base) = (config.bot_token.clone(), config.api_base_url.clone());
     let task = tokio::spawn(async move {
         loop {
-            let mut lead = match server.store.try_lead("discord-gateway").await {
+            let mut lead = match discord.app.store.try_lead("discord-gateway").await {
                 Ok(Some(lead)) => lead,
                 Ok(None) => {
                     tracing::debug!("another replica runs the Discord gateway");
@@ -168,13 +194,8 @@ pub fn start(config: &DiscordConfig, server: ServerState, discord: Arc<DiscordSt
             info!("this replica runs the Discord gateway");
             discord.gateway_leader.store(true, std::sync::atomic::Ordering::Relaxed);
             let (gw_stop, gw_stopped) = watch::channel(false);
-            let gw = tokio::spawn(connect(
-                token.clone(),
-                base.clone(),
-                server.clone(),
-                discord.clone(),
-                gw_stopped,
-            ));
+            let gw =
+                tokio::spawn(connect(token.clone(), base.clone(), discord.clone(), gw_stopped));
             let shutting_down = loop {
                 if pause(&mut stopped, LEAD_CHECK).await {
                     break true;
@@ -211,7 +232,6 @@ async fn pause(stopped: &mut watch::Receiver<bool>, d: Duration) -> bool {
 async fn connect(
     token: String,
     base: String,
-    server: ServerState,
     discord: Arc<DiscordState>,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -220,7 +240,7 @@ async fn connect(
         // serenity's own rate limiter ignores a proxy (serenity #1739); the
         // gateway makes only a call or two through it.
         let http = HttpBuilder::new(&token).proxy(base.clone()).ratelimiter_disabled(true).build();
-        let handler = Handler { server: server.clone(), discord: discord.clone() };
+        let handler = Handler { discord: discord.clone() };
         let mut client =
             match ClientBuilder::new_with_http(http, intents()).event_handler(handler).await {
                 Ok(c) => c,

@@ -1,11 +1,11 @@
-//! The `ChatApi` trait: what the outbox needs from a chat platform.
+//! The `ChatApi` trait: what the outbox needs from a chat platform. Each
+//! platform's client implements it; the outbox calls nothing else.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::Message;
-use crate::incident::{Platform, UserRef};
+use crate::incident::{Message, Platform, UserRef};
 
 /// Why a platform call failed, as far as retrying is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,232 @@
+//! Slack's endpoints: every request's signature is checked before its body is
+//! parsed (401 and nothing changes otherwise); what it asks becomes an
+//! `Inbound` for the engine; commands are answered inline and ephemerally,
+//! slow work goes through the outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use tracing::warn;
+
+use super::client::SlackChat;
+use super::events::{self, Request, Shortcut};
+use super::render::mrkdwn;
+use super::source::SlackSource;
+use super::verify;
+use crate::app::{App, Ctx, Event, Inbound, MessageSource};
+use crate::incident::{
+    ChannelRef, FlagVia, FlaggedMessage, Message, MessageKey, Platform, UserRef,
+};
+
+/// What the Slack endpoints and Socket Mode share.
+pub struct SlackState {
+    pub app: Arc<App>,
+    pub signing_secret: String,
+    pub chat: Arc<SlackChat>,
+    /// The reaction name that flags a message, without colons.
+    pub reaction: String,
+}
+
+impl SlackState {
+    /// How the engine reads messages flagged by reaction on Slack.
+    pub fn source(chat: Arc<SlackChat>, reaction: &str) -> Arc<dyn MessageSource> {
+        Arc::new(SlackSource { chat, reaction: reaction.to_string() })
+    }
+}
+
+pub fn routes(state: Arc<SlackState>) -> Router {
+    Router::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/interactions", post(interactions))
+        .route("/slack/events", post(events_endpoint))
+        .with_state(state)
+}
+
+/// Checks the signature before anything reads the body.
+fn check(
+    slack: &SlackState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), verify::VerifyError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    verify::verify(
+        &slack.signing_secret,
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        body,
+        now,
+    )
+    .inspect_err(|e| warn!(reason = %e, "refused a Slack request"))
+}
+
+fn bad_request(why: String) -> Response {
+    warn!(why, "unreadable Slack request");
+    (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response()
+}
+
+fn ctx(user: UserRef, channel: &str, event_id: Option<String>) -> Ctx {
+    Ctx { user, channel: ChannelRef::new(Platform::Slack, channel), event_id }
+}
+
+fn key(channel: &str, ts: &str) -> MessageKey {
+    MessageKey { platform: Platform::Slack, channel: channel.into(), message: ts.into() }
+}
+
+/// What handling one Slack request came to.
+pub enum Handled {
+    /// Answer the person, ephemerally.
+    Reply(Message),
+    Challenge(String),
+    /// The request's effect is recorded (or there was nothing to record).
+    Recorded,
+    /// It could not be recorded now; Slack should deliver it again.
+    Retry,
+}
+
+impl Handled {
+    fn recorded(recorded: bool) -> Self {
+        if recorded { Handled::Recorded } else { Handled::Retry }
+    }
+
+    fn into_response(self) -> Response {
+        match self {
+            Handled::Reply(m) => {
+                axum::Json(json!({"response_type": "ephemeral", "text": mrkdwn(&m)}))
+                    .into_response()
+            }
+            Handled::Challenge(c) => axum::Json(json!({ "challenge": c })).into_response(),
+            Handled::Recorded => StatusCode::OK.into_response(),
+            Handled::Retry => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
+}
+
+/// The engine's event for a Slack request, or what to answer without one.
+fn inbound(slack: &SlackState, request: Request) -> Result<Inbound, Handled> {
+    let system = || UserRef::new(Platform::Slack, "slack");
+    let (c, event) = match request {
+        Request::Command { user, channel, text } => {
+            return Ok(Inbound::command(ctx(user, &channel, None), text));
+        }
+        Request::UrlVerification { challenge } => return Err(Handled::Challenge(challenge)),
+        Request::ReactionAdded { event_id, user, channel, ts, reaction }
+            if reaction == slack.reaction =>
+        {
+            let who = UserRef::new(Platform::Slack, user);
+            let event =
+                Event::Flag { key: key(&channel, &ts), via: FlagVia::Reaction, message: None };
+            (ctx(who, &channel, Some(event_id)), event)
+        }
+        Request::ReactionRemoved { event_id, user, channel, ts, reaction }
+            if reaction == slack.reaction =>
+        {
+            let who = UserRef::new(Platform::Slack, user);
+            (
+                ctx(who, &channel, Some(event_id)),
+                Event::Unflag { key: key(&channel, &ts), via: FlagVia::Reaction },
+            )
+        }
+        Request::MessageChanged { event_id, channel, ts, text } => {
+            let event = Event::Edited { key: key(&channel, &ts), text, at: chrono::Utc::now() };
+            (ctx(system(), &channel, Some(event_id)), event)
+        }
+        Request::MessageDeleted { event_id, channel, ts } => {
+            let event = Event::Deleted { key: key(&channel, &ts), at: chrono::Utc::now() };
+            (ctx(system(), &channel, Some(event_id)), event)
+        }
+        _ => return Err(Handled::Recorded),
+    };
+    Ok(Inbound::new(c, event))
+}
+
+/// Acts on one request, whichever way it came (HTTP or Socket Mode).
+pub async fn handle(slack: &SlackState, request: Request) -> Handled {
+    if let Request::Shortcut(s) = request {
+        return shortcut(slack, s).await;
+    }
+    let command = matches!(request, Request::Command { .. });
+    match inbound(slack, request) {
+        Ok(event) => {
+            let reply = slack.app.handle(event).await;
+            if command {
+                Handled::Reply(reply.message)
+            } else {
+                Handled::recorded(reply.recorded())
+            }
+        }
+        Err(handled) => handled,
+    }
+}
+
+/// The "Add to timeline" shortcut: the message comes with it; its link is
+/// asked for (within a deadline) and the answer goes to the response_url.
+async fn shortcut(slack: &SlackState, s: Shortcut) -> Handled {
+    let Shortcut { user, channel, ts, author, text, files, response_url } = s;
+    let Some(at) = events::ts_time(&ts) else {
+        warn!(ts, "a shortcut on a message with an unreadable ts");
+        return Handled::Recorded;
+    };
+    let link = tokio::time::timeout(Duration::from_secs(2), slack.chat.permalink(&channel, &ts))
+        .await
+        .ok()
+        .flatten();
+    let author = UserRef::new(Platform::Slack, author);
+    let message = FlaggedMessage { key: key(&channel, &ts), author, text, at, link, files };
+    let event =
+        Event::Flag { key: message.key.clone(), via: FlagVia::Action, message: Some(message) };
+    let reply = slack.app.handle(Inbound::new(ctx(user, &channel, None), event)).await;
+    if let Some(url) = response_url {
+        // The person who used the shortcut sees the answer; the flag is recorded already.
+        let (chat, text) = (slack.chat.clone(), mrkdwn(&reply.message));
+        tokio::spawn(async move {
+            if let Err(e) = chat.respond(&url, text).await {
+                warn!(error = %e, "could not answer on the response_url");
+            }
+        });
+    }
+    Handled::recorded(reply.recorded())
+}
+
+/// Verifies, parses with `parse`, handles.
+async fn endpoint(
+    slack: Arc<SlackState>,
+    headers: HeaderMap,
+    body: Bytes,
+    parse: fn(&[u8]) -> Result<Request, String>,
+) -> Response {
+    if let Err(e) = check(&slack, &headers, &body) {
+        return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+    }
+    match parse(&body) {
+        Ok(request) => handle(&slack, request).await.into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn commands(State(s): State<Arc<SlackState>>, headers: HeaderMap, body: Bytes) -> Response {
+    endpoint(s, headers, body, events::parse_command).await
+}
+
+async fn interactions(
+    State(s): State<Arc<SlackState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    endpoint(s, headers, body, events::parse_interaction).await
+}
+
+async fn events_endpoint(
+    State(s): State<Arc<SlackState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    endpoint(s, headers, body, events::parse_event).await
+}

@@ -1,0 +1,47 @@
+//! How the engine reads a Slack message flagged by reaction.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::client::SlackChat;
+use super::events::ts_time;
+use crate::app::{MessageSource, Seen};
+use crate::incident::{FlaggedMessage, MessageKey, Platform, UserRef};
+use crate::outbox::ChatError;
+
+pub(super) struct SlackSource {
+    pub chat: Arc<SlackChat>,
+    /// The reaction name that flags, without colons.
+    pub reaction: String,
+}
+
+#[async_trait]
+impl MessageSource for SlackSource {
+    /// The message and its link at once; the reactions come with the message.
+    async fn look(&self, key: &MessageKey, reactor: &str) -> Result<Option<Seen>, ChatError> {
+        let Some(at) = ts_time(&key.message) else {
+            return Err(ChatError::Rejected(format!("unreadable ts {}", key.message)));
+        };
+        let (fetched, link) = tokio::join!(
+            self.chat.fetch_message(&key.channel, &key.message),
+            self.chat.permalink(&key.channel, &key.message)
+        );
+        let Some(m) = fetched? else { return Ok(None) };
+        let reacted = m.has_reaction(&self.reaction, reactor);
+        let message = FlaggedMessage {
+            key: key.clone(),
+            author: UserRef::new(Platform::Slack, m.user),
+            text: m.text,
+            at,
+            link,
+            files: m.files,
+        };
+        Ok(Some(Seen { message, reacted }))
+    }
+
+    async fn reacted(&self, key: &MessageKey, user: &str) -> Result<bool, ChatError> {
+        let m = self.chat.fetch_message(&key.channel, &key.message).await?;
+        Ok(m.is_some_and(|m| m.has_reaction(&self.reaction, user)))
+    }
+}

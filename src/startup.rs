@@ -1,0 +1,269 @@
+//! Wiring: opens the store, builds the outbox and the engine, starts the
+//! workers, the purge loop, each configured platform and the HTTP server.
+//! `tocsin serve` and `tocsin console` both start here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::app::{App, MessageSource};
+use crate::chat::discord::{self, DiscordState, client::DiscordChat, gateway};
+use crate::chat::slack::{self, SlackState, client::SlackChat, socket};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, DiscordInteractions};
+use crate::incident::Platform;
+use crate::outbox::{ChatApi, Outbox, PostmortemSettings, RetryPolicy};
+use crate::server::{self, Health, Metrics};
+use crate::store::{self, Store, StoreError};
+
+/// Why tocsin could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting that cannot work, named with its file and key.
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: StoreError },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Opens the configured database (applying migrations), naming it on failure.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    let url = &config.database.url;
+    store::connect(url).await.map_err(|source| StartupError::Database { url: redact(url), source })
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The engine: the store, the outbox with these platforms' clients, and the App.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub outbox: Outbox,
+    pub app: Arc<App>,
+}
+
+/// Opens the store and builds the outbox and the App for `apis`; `sources`
+/// read messages flagged by reaction.
+pub async fn engine(
+    config: &Config,
+    apis: Vec<Arc<dyn ChatApi>>,
+    sources: Vec<(Platform, Arc<dyn MessageSource>)>,
+    clock: Arc<dyn Clock>,
+) -> Result<Engine, StartupError> {
+    let store = open_store(config).await?;
+    let platforms: Vec<Platform> = apis.iter().map(|a| a.platform()).collect();
+    let settings =
+        PostmortemSettings { rules: config.rules(), template: config.postmortem.text.clone() };
+    let worker = format!("{}-{}", hostname(), std::process::id());
+    let outbox = Outbox::new(store.clone(), apis, settings, RetryPolicy::default(), &worker);
+    let mut app =
+        App::new(store.clone(), config, &platforms, clock).with_outbox_notifier(outbox.notifier());
+    for (platform, source) in sources {
+        app = app.with_source(platform, source);
+    }
+    Ok(Engine { store, outbox, app: Arc::new(app) })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "tocsin".into())
+}
+
+/// A running `tocsin serve`: its address, and how to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    socket: Option<socket::Listener>,
+    gateway: Option<gateway::Gateway>,
+    stop: watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, stops the worker.
+    pub async fn stop(self) -> Result<(), StartupError> {
+        if let Some(listener) = &self.socket {
+            listener.shutdown().await;
+        }
+        if let Some(gateway) = self.gateway {
+            gateway.shutdown().await;
+        }
+        let _ = self.stop.send(true);
+        let served = self.http.await.map_err(anyhow::Error::from)?;
+        let _ = self.worker.await;
+        served.map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+}
+
+/// Migrates, binds `server.listen` (port 0 picks a free one), starts the
+/// outbox worker, the purge loop, the platforms and the HTTP server.
+pub async fn start(config: Config) -> Result<Running, StartupError> {
+    let started = Instant::now();
+    let slack_chat =
+        config.slack.as_ref().map(|c| Arc::new(SlackChat::new(&c.bot_token, &c.api_base_url)));
+    let discord_chat = config.discord.as_ref().map(|c| Arc::new(DiscordChat::new(c)));
+    let mut apis: Vec<Arc<dyn ChatApi>> = Vec::new();
+    let mut sources: Vec<(Platform, Arc<dyn MessageSource>)> = Vec::new();
+    if let (Some(c), Some(chat)) = (&config.slack, &slack_chat) {
+        apis.push(chat.clone());
+        sources.push((Platform::Slack, SlackState::source(chat.clone(), &c.timeline_reaction)));
+    }
+    if let (Some(c), Some(chat)) = (&config.discord, &discord_chat) {
+        apis.push(chat.clone());
+        sources.push((Platform::Discord, DiscordState::source(chat.clone(), &c.timeline_reaction)));
+    }
+    if apis.is_empty() {
+        info!(
+            "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
+        );
+    }
+    let Engine { store, outbox, app } =
+        engine(&config, apis, sources, Arc::new(SystemClock)).await?;
+    let listen = config.server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        StartupError::Config(format!(
+            "{}: server.listen: cannot listen on {listen}: {e}",
+            config.source()
+        ))
+    })?;
+    let addr = listener.local_addr().map_err(anyhow::Error::from)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
+    tokio::spawn(purge_periodically(store.clone(), stop_rx.clone()));
+
+    let mut surfaces = Vec::new();
+    let mut metrics: Vec<Metrics> = Vec::new();
+    let mut socket = None;
+    if let (Some(c), Some(chat)) = (&config.slack, slack_chat) {
+        let state = Arc::new(SlackState {
+            app: app.clone(),
+            signing_secret: c.signing_secret.clone(),
+            chat,
+            reaction: c.timeline_reaction.clone(),
+        });
+        surfaces.push(slack::routes(state.clone()));
+        if let Some(token) = &c.app_token {
+            let listener = socket::start(token, &c.api_base_url, state)
+                .await
+                .map_err(|e| anyhow::anyhow!("Slack Socket Mode could not connect: {e}"))?;
+            info!("Slack Socket Mode connected");
+            socket = Some(listener);
+        }
+    }
+    let mut gw = None;
+    if let (Some(c), Some(chat)) = (&config.discord, discord_chat) {
+        let verifier = match c.interactions {
+            DiscordInteractions::Gateway => None,
+            DiscordInteractions::Http => {
+                Some(discord::verify::verifier(&c.public_key).ok_or_else(|| {
+                    StartupError::Config(format!(
+                        "{}: discord.public_key: is not an Ed25519 public key",
+                        config.source()
+                    ))
+                })?)
+            }
+        };
+        let http = verifier.is_some();
+        let state = Arc::new(DiscordState {
+            app: app.clone(),
+            chat,
+            verifier,
+            reaction: c.timeline_reaction.clone(),
+            gateway_leader: Default::default(),
+        });
+        if http {
+            surfaces.push(discord::routes(state.clone()));
+        }
+        let d = state.clone();
+        metrics.push(Arc::new(move |out: &mut String| d.metrics(out)));
+        gw = Some(gateway::start(c, state));
+    }
+
+    let health = Health { store: store.clone(), outbox, metrics: Arc::new(metrics) };
+    let router = server::router(health, surfaces);
+    let mut http_stop = stop_rx;
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    });
+    info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
+    Ok(Running { addr, socket, gateway: gw, stop, http, worker })
+}
+
+/// `tocsin serve`: start, then run until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    info!("stopping");
+    running.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Purges incident records past their grace period, every ten minutes.
+async fn purge_periodically(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    loop {
+        match store.purge_due(chrono::Utc::now(), "tocsin").await {
+            Ok(ids) if !ids.is_empty() => {
+                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                info!(purged = %ids.join(", "), "purged incidents past their grace period")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purge failed; will try again"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {} // the purge interval
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_database_password_is_not_shown() {
+        assert_eq!(
+            super::redact("postgres://bot:s3cret@db:5432/tocsin"),
+            "postgres://bot:***@db:5432/tocsin"
+        );
+        assert_eq!(super::redact("sqlite://tocsin.db"), "sqlite://tocsin.db");
+    }
+}
