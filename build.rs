@@ -1,8 +1,10 @@
-//! Embeds every `commands/*.toml` spec into the binary.
+//! Embeds every `commands/*.toml` spec into the binary, and has the build
+//! rerun when a migration is added (sqlx embeds `migrations/` at compile time).
 
 use std::{env, fs, path::Path};
 
 fn main() {
+    println!("cargo:rerun-if-changed=migrations");
     let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("commands");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)

@@ -155,7 +155,7 @@ pub async fn start(config: Config) -> Result<Running, StartupError> {
     if let (Some(c), Some(chat)) = (&config.slack, slack_chat) {
         let state = Arc::new(SlackState {
             app: app.clone(),
-            signing_secret: c.signing_secret.clone(),
+            signing_secret: c.signing_secret.to_string(),
             chat,
             reaction: c.timeline_reaction.clone(),
         });

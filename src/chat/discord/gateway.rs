@@ -171,7 +171,7 @@ const LEAD_CHECK: Duration = Duration::from_secs(2);
 /// database connection died) stops its gateway, and another takes over.
 pub fn start(config: &DiscordConfig, discord: Arc<DiscordState>) -> Gateway {
     let (stop, mut stopped) = watch::channel(false);
-    let (token, base) = (config.bot_token.clone(), config.api_base_url.clone());
+    let (token, base) = (config.bot_token.to_string(), config.api_base_url.clone());
     let task = tokio::spawn(async move {
         loop {
             let mut lead = match discord.app.store.try_lead("discord-gateway").await {

@@ -50,11 +50,7 @@ pub fn routes(state: Arc<SlackState>) -> Router {
 }
 
 /// Checks the signature before anything reads the body.
-fn check(
-    slack: &SlackState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), verify::VerifyError> {
+fn check(slack: &SlackState, headers: &HeaderMap, body: &[u8]) -> Result<(), verify::VerifyError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
     verify::verify(

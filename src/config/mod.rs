@@ -1,17 +1,19 @@
 //! bot.toml: the operator's settings, with `${ENV}` interpolation, unknown keys
 //! rejected and every mistake reported as one line naming file, key and reason.
 
-mod reader;
-mod sections;
+mod env;
+mod errors;
+mod raw;
+mod secret;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use reader::{Cx, Section};
+pub use secret::Secret;
 
 /// The file `Config::load(None)` looks for in the current directory.
 pub const DEFAULT_FILE: &str = "bot.toml";
@@ -104,12 +106,12 @@ pub struct DatabaseConfig {
     pub url: String,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackConfig {
-    pub bot_token: String,
-    pub signing_secret: String,
+    pub bot_token: Secret,
+    pub signing_secret: Secret,
     /// Socket Mode app-level token; `None` means events arrive over HTTP.
-    pub app_token: Option<String>,
+    pub app_token: Option<Secret>,
     /// Without a trailing slash.
     pub api_base_url: String,
     pub announce_channel: Option<String>,
@@ -117,9 +119,9 @@ pub struct SlackConfig {
     pub timeline_reaction: String,
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscordConfig {
-    pub bot_token: String,
+    pub bot_token: Secret,
     pub application_id: String,
     pub public_key: String,
     pub guild_id: String,
@@ -249,26 +251,13 @@ impl SlackConfig {
     /// The two required keys, everything else at its default.
     pub fn new(bot_token: impl Into<String>, signing_secret: impl Into<String>) -> Self {
         SlackConfig {
-            bot_token: bot_token.into(),
-            signing_secret: signing_secret.into(),
+            bot_token: Secret::new(bot_token),
+            signing_secret: Secret::new(signing_secret),
             app_token: None,
             api_base_url: DEFAULT_SLACK_API.to_owned(),
             announce_channel: None,
             timeline_reaction: DEFAULT_SLACK_REACTION.to_owned(),
         }
-    }
-}
-
-impl fmt::Debug for SlackConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackConfig")
-            .field("bot_token", &Redacted)
-            .field("signing_secret", &Redacted)
-            .field("app_token", &self.app_token.as_ref().map(|_| Redacted))
-            .field("api_base_url", &self.api_base_url)
-            .field("announce_channel", &self.announce_channel)
-            .field("timeline_reaction", &self.timeline_reaction)
-            .finish()
     }
 }
 
@@ -281,7 +270,7 @@ impl DiscordConfig {
         guild_id: impl Into<String>,
     ) -> Self {
         DiscordConfig {
-            bot_token: bot_token.into(),
+            bot_token: Secret::new(bot_token),
             application_id: application_id.into(),
             public_key: public_key.into(),
             guild_id: guild_id.into(),
@@ -292,32 +281,6 @@ impl DiscordConfig {
             api_base_url: DEFAULT_DISCORD_API.to_owned(),
             timeline_reaction: DEFAULT_DISCORD_REACTION.to_owned(),
         }
-    }
-}
-
-impl fmt::Debug for DiscordConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DiscordConfig")
-            .field("bot_token", &Redacted)
-            .field("application_id", &self.application_id)
-            .field("public_key", &self.public_key)
-            .field("guild_id", &self.guild_id)
-            .field("category_id", &self.category_id)
-            .field("archive_category_id", &self.archive_category_id)
-            .field("announce_channel", &self.announce_channel)
-            .field("interactions", &self.interactions)
-            .field("api_base_url", &self.api_base_url)
-            .field("timeline_reaction", &self.timeline_reaction)
-            .finish()
-    }
-}
-
-/// Stands in for a secret in `Debug` output.
-struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 
@@ -379,7 +342,7 @@ impl Config {
             Err(error) => return Err(ConfigError::Read { origin, error }),
         };
         let base_dir = path.parent().unwrap_or(Path::new(""));
-        sections::parse(&text, &origin, base_dir, &env)
+        parse(&text, &origin, base_dir, &env)
     }
 
     /// Parses TOML text. `origin` is the file name used in error messages, and
@@ -391,7 +354,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let base_dir = Path::new(origin).parent().unwrap_or(Path::new(""));
-        sections::parse(text, origin, base_dir, env)
+        parse(text, origin, base_dir, env)
     }
 
     /// The file this configuration came from, or "defaults".
@@ -442,4 +405,49 @@ impl Config {
             channel_prefix: self.incidents.channel_prefix.clone(),
         }
     }
+}
+
+/// TOML text to a checked configuration: parse, fill in `${ENV}`, read into
+/// the file's types, then check what the types cannot say.
+fn parse(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let span = e.span();
+        let mut reason = one_line(e.message());
+        // toml says "duplicate key" without naming it; the span covers it.
+        if reason == "duplicate key"
+            && let Some(key) = span.clone().and_then(|span| text.get(span))
+            && !key.is_empty()
+            && !key.contains('\n')
+        {
+            reason = format!("duplicate key `{key}`");
+        }
+        ConfigError::Syntax {
+            origin: origin.to_owned(),
+            line: span.map(|span| line_of(text, span.start)),
+            reason,
+        }
+    })?;
+    let cx = validate::Cx { origin };
+    let mut value = toml::Value::Table(table);
+    env::fill(&mut value, "", env).map_err(|(key, reason)| cx.err(&key, reason))?;
+    let file: raw::File = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (key, reason) = errors::explain(e);
+        cx.err(&key, reason)
+    })?;
+    validate::config(file, &cx, base_dir)
+}
+
+/// The 1-based line holding byte `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
