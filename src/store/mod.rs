@@ -19,6 +19,7 @@ use crate::incident::{
 pub use lead::{Lead, Leadership};
 pub use postgres::PgStore;
 pub use retention::{Audit, Retention};
+pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

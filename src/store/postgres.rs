@@ -2,16 +2,36 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Postgres;
+use sqlx::postgres::PgPoolOptions;
 
 use super::Result;
-use super::sql::{self, impl_store};
+use super::sql::{Backend, SqlStore};
 
-pub struct PgStore {
-    pool: PgPool,
+pub type PgStore = SqlStore<Postgres>;
+
+impl Backend for Postgres {
+    const STORE: &'static str = "postgres";
+    const BEGIN: &'static str = "BEGIN";
+    // SKIP LOCKED: replicas claiming at once take different rows, never the same one.
+    const CLAIM: &'static str = "WITH heads AS (
+       SELECT o.id FROM outbox o
+       WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
+         AND (o.lease_until IS NULL OR o.lease_until < $1)
+         AND strpos($5, ',' || o.platform || ',') > 0
+         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
+       ORDER BY o.id LIMIT $2
+       FOR UPDATE SKIP LOCKED)
+     UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = outbox.attempts + 1
+     FROM heads WHERE outbox.id = heads.id
+     RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts";
+
+    fn affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl PgStore {
+impl SqlStore<Postgres> {
     /// Connects and applies migrations (the migrator holds an advisory lock,
     /// so replicas starting together migrate once).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -27,26 +47,6 @@ impl PgStore {
     }
 }
 
-// SKIP LOCKED: replicas claiming at once take different rows, never the same one.
-impl_store!(
-    PgStore,
-    "postgres",
-    "BEGIN",
-    "WITH heads AS (
-       SELECT o.id FROM outbox o
-       WHERE o.done_at IS NULL AND o.next_attempt_at <= $1
-         AND (o.lease_until IS NULL OR o.lease_until < $1)
-         AND strpos($5, ',' || o.platform || ',') > 0
-         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.id < o.id AND p.done_at IS NULL)
-       ORDER BY o.id LIMIT $2
-       FOR UPDATE SKIP LOCKED)
-     UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = outbox.attempts + 1
-     FROM heads WHERE outbox.id = heads.id
-     RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts"
-);
-
-crate::store::retention::impl_retention!(PgStore, "BEGIN");
-
 /// The advisory lock lives on a connection taken out of the pool for good.
 struct PgLeader(sqlx::PgConnection);
 
@@ -58,7 +58,7 @@ impl super::Leadership for PgLeader {
 }
 
 #[async_trait::async_trait]
-impl super::Lead for PgStore {
+impl super::Lead for SqlStore<Postgres> {
     async fn try_lead(&self, name: &str) -> Result<Option<Box<dyn super::Leadership>>> {
         let mut conn = self.pool.acquire().await?.detach();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")

@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
 use super::Result;
+use super::sql::{self, Backend, SqlStore};
 use crate::incident::{Incident, IncidentId};
 
 /// One line of the audit log: who did what, when, to which incident.
@@ -41,158 +44,129 @@ pub trait Retention: Send + Sync {
     async fn audit_log(&self, incident: Option<IncidentId>, limit: i64) -> Result<Vec<Audit>>;
 }
 
-/// Appends an audit line inside the write transaction `$tx`.
-macro_rules! insert_audit {
-    ($tx:ident, $a:expr) => {{
-        let a: &$crate::store::Audit = $a;
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, incident_id, detail) VALUES ($1, $2, $3, $4, $5)",
+#[async_trait]
+impl<DB> Retention for SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn mark_deleted(
+        &self,
+        id: IncidentId,
+        purge_after: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let done = sqlx::query(
+            "UPDATE incidents SET delete_after = $1 WHERE id = $2 AND delete_after IS NULL",
         )
-        .bind(a.at)
-        .bind(&a.actor)
-        .bind(&a.action)
-        .bind(a.incident.map(|i| i.0))
-        .bind(&a.detail)
-        .execute(&mut *$tx)
+        .bind(purge_after)
+        .bind(id.0)
+        .execute(&mut *tx)
         .await?;
-    }};
-}
-pub(super) use insert_audit;
-
-/// Implements `Retention` for `$store` with `$begin` opening write transactions.
-macro_rules! impl_retention {
-    ($store:ty, $begin:literal) => {
-        #[async_trait::async_trait]
-        impl $crate::store::Retention for $store {
-            async fn mark_deleted(
-                &self,
-                id: $crate::incident::IncidentId,
-                purge_after: chrono::DateTime<chrono::Utc>,
-                audit: $crate::store::Audit,
-            ) -> $crate::store::Result<bool> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let done = sqlx::query(
-                    "UPDATE incidents SET delete_after = $1 WHERE id = $2 AND delete_after IS NULL",
-                )
-                .bind(purge_after)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                $crate::store::retention::insert_audit!(tx, &audit);
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn restore(
-                &self,
-                id: $crate::incident::IncidentId,
-                audit: $crate::store::Audit,
-            ) -> $crate::store::Result<bool> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let done = sqlx::query(
-                    "UPDATE incidents SET delete_after = NULL WHERE id = $1 AND delete_after IS NOT NULL",
-                )
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                $crate::store::retention::insert_audit!(tx, &audit);
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn marked(
-                &self,
-            ) -> $crate::store::Result<Vec<($crate::incident::Incident, chrono::DateTime<chrono::Utc>)>> {
-                let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-                    "SELECT state, delete_after FROM incidents WHERE delete_after IS NOT NULL ORDER BY id",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter().map(|(s, at)| Ok((sql::incident(&s)?, at))).collect()
-            }
-
-            async fn purge_due(
-                &self,
-                now: chrono::DateTime<chrono::Utc>,
-                actor: &str,
-            ) -> $crate::store::Result<Vec<$crate::incident::IncidentId>> {
-                let due: Vec<(i64,)> = sqlx::query_as(
-                    "SELECT id FROM incidents WHERE delete_after IS NOT NULL AND delete_after <= $1 ORDER BY id",
-                )
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut purged = Vec::new();
-                for (id,) in due {
-                    let mut tx = self.pool.begin_with($begin).await?;
-                    // Restored in the meantime? Then it stays.
-                    let still: Option<(i64,)> = sqlx::query_as(
-                        "SELECT id FROM incidents WHERE id = $1 AND delete_after IS NOT NULL AND delete_after <= $2",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if still.is_none() {
-                        continue;
-                    }
-                    for delete in [
-                        "DELETE FROM timeline_entries WHERE incident_id = $1",
-                        "DELETE FROM incident_channels WHERE incident_id = $1",
-                        "DELETE FROM outbox WHERE incident_id = $1",
-                    ] {
-                        sqlx::query(delete)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(&mut *tx).await?;
-                    let audit = $crate::store::Audit {
-                        at: now,
-                        actor: actor.to_string(),
-                        action: "purge".into(),
-                        incident: Some($crate::incident::IncidentId(id)),
-                        detail: "grace period over; record removed".into(),
-                    };
-                    $crate::store::retention::insert_audit!(tx, &audit);
-                    tx.commit().await?;
-                    purged.push($crate::incident::IncidentId(id));
-                }
-                Ok(purged)
-            }
-
-            async fn audit_log(
-                &self,
-                incident: Option<$crate::incident::IncidentId>,
-                limit: i64,
-            ) -> $crate::store::Result<Vec<$crate::store::Audit>> {
-                let rows: Vec<(chrono::DateTime<chrono::Utc>, String, String, Option<i64>, String)> =
-                    sqlx::query_as(
-                        "SELECT at, actor, action, incident_id, detail FROM audit_log
-                         WHERE $1 IS NULL OR incident_id = $1 ORDER BY id DESC LIMIT $2",
-                    )
-                    .bind(incident.map(|i| i.0))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(at, actor, action, incident, detail)| $crate::store::Audit {
-                        at,
-                        actor,
-                        action,
-                        incident: incident.map($crate::incident::IncidentId),
-                        detail,
-                    })
-                    .collect())
-            }
+        if DB::affected(&done) == 0 {
+            return Ok(false);
         }
-    };
+        Self::insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn restore(&self, id: IncidentId, audit: Audit) -> Result<bool> {
+        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let done = sqlx::query(
+            "UPDATE incidents SET delete_after = NULL WHERE id = $1 AND delete_after IS NOT NULL",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        if DB::affected(&done) == 0 {
+            return Ok(false);
+        }
+        Self::insert_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn marked(&self) -> Result<Vec<(Incident, DateTime<Utc>)>> {
+        let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT state, delete_after FROM incidents WHERE delete_after IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(s, at)| Ok((sql::incident(&s)?, at))).collect()
+    }
+
+    async fn purge_due(&self, now: DateTime<Utc>, actor: &str) -> Result<Vec<IncidentId>> {
+        let due: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM incidents WHERE delete_after IS NOT NULL AND delete_after <= $1 ORDER BY id",
+            )
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut purged = Vec::new();
+        for (id,) in due {
+            let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+            // Restored in the meantime? Then it stays.
+            let still: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM incidents WHERE id = $1 AND delete_after IS NOT NULL AND delete_after <= $2",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if still.is_none() {
+                continue;
+            }
+            for delete in [
+                "DELETE FROM timeline_entries WHERE incident_id = $1",
+                "DELETE FROM incident_channels WHERE incident_id = $1",
+                "DELETE FROM outbox WHERE incident_id = $1",
+            ] {
+                sqlx::query(delete).bind(id).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let audit = Audit {
+                at: now,
+                actor: actor.to_string(),
+                action: "purge".into(),
+                incident: Some(IncidentId(id)),
+                detail: "grace period over; record removed".into(),
+            };
+            Self::insert_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            purged.push(IncidentId(id));
+        }
+        Ok(purged)
+    }
+
+    async fn audit_log(&self, incident: Option<IncidentId>, limit: i64) -> Result<Vec<Audit>> {
+        let rows: Vec<(DateTime<Utc>, String, String, Option<i64>, String)> = sqlx::query_as(
+            "SELECT at, actor, action, incident_id, detail FROM audit_log
+                     WHERE $1 IS NULL OR incident_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(incident.map(|i| i.0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, actor, action, incident, detail)| Audit {
+                at,
+                actor,
+                action,
+                incident: incident.map(IncidentId),
+                detail,
+            })
+            .collect())
+    }
 }
-pub(super) use impl_retention;

@@ -3,17 +3,39 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::sql::{self, impl_store};
+use super::sql::{Backend, SqlStore};
 use super::{Result, StoreError};
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub type SqliteStore = SqlStore<Sqlite>;
+
+impl Backend for Sqlite {
+    const STORE: &'static str = "sqlite";
+    // Take the write lock at once: a transaction that reads, then writes,
+    // would otherwise fail at its first write when another got there first.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    // One statement: SQLite runs it atomically, with one writer at a time.
+    // Each lane's head comes from one pass over the pending-rows index
+    // (lane, id), so a long backlog costs a scan of that index, not a lookup
+    // per row.
+    const CLAIM: &'static str = "UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = attempts + 1
+     WHERE id IN (
+       SELECT o.id FROM (SELECT MIN(id) AS id FROM outbox WHERE done_at IS NULL GROUP BY lane) AS heads
+       JOIN outbox o ON o.id = heads.id
+       WHERE o.next_attempt_at <= $1
+         AND (o.lease_until IS NULL OR o.lease_until < $1)
+         AND instr($5, ',' || o.platform || ',') > 0
+       ORDER BY o.id LIMIT $2)
+     RETURNING id, incident_id, platform, payload, attempts";
+
+    fn affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the file the URL names and applies migrations.
     pub async fn connect(url: &str) -> Result<Self> {
         if url.contains(":memory:") || url.contains("mode=memory") {
@@ -37,28 +59,9 @@ impl SqliteStore {
     }
 }
 
-// One statement: SQLite runs it atomically, with one writer at a time. Each
-// lane's head comes from one pass over the pending-rows index (lane, id),
-// so a long backlog costs a scan of that index, not a lookup per row.
-impl_store!(
-    SqliteStore,
-    "sqlite",
-    "BEGIN IMMEDIATE",
-    "UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = attempts + 1
-     WHERE id IN (
-       SELECT o.id FROM (SELECT MIN(id) AS id FROM outbox WHERE done_at IS NULL GROUP BY lane) AS heads
-       JOIN outbox o ON o.id = heads.id
-       WHERE o.next_attempt_at <= $1
-         AND (o.lease_until IS NULL OR o.lease_until < $1)
-         AND instr($5, ',' || o.platform || ',') > 0
-       ORDER BY o.id LIMIT $2)
-     RETURNING id, incident_id, platform, payload, attempts"
-);
-
-crate::store::retention::impl_retention!(SqliteStore, "BEGIN IMMEDIATE");
-
 #[async_trait::async_trait]
-impl super::Lead for SqliteStore {
+impl super::Lead for SqlStore<Sqlite> {
+    /// SQLite serves one process, which always leads.
     async fn try_lead(&self, _name: &str) -> Result<Option<Box<dyn super::Leadership>>> {
         Ok(Some(Box::new(super::lead::Always)))
     }
