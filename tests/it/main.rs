@@ -7,6 +7,7 @@ mod crash;
 mod discord;
 mod discord_faults;
 mod flow;
+mod layout;
 mod replicas;
 mod retention;
 mod server;

@@ -1,8 +1,8 @@
-//! A minimal HTTP/1.1 client for talking to the bot under test.
+//! Requests to the bot under test, through reqwest.
 
 use std::net::SocketAddr;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Sends one request and returns the status code and the body.
 pub async fn request(
@@ -15,6 +15,16 @@ pub async fn request(
     try_request(addr, method, path, headers, body).await.expect("an answer")
 }
 
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("the test HTTP client builds")
+    })
+}
+
 /// Like [`request`], but `None` when the connection fails or breaks (a server that died).
 pub async fn try_request(
     addr: SocketAddr,
@@ -23,43 +33,18 @@ pub async fn try_request(
     headers: &[(&str, String)],
     body: &[u8],
 ) -> Option<(u16, String)> {
-    let mut conn = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut req = client().request(method, format!("http://{addr}{path}")).body(body.to_vec());
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, v);
     }
-    head.push_str("\r\n");
-    conn.write_all(head.as_bytes()).await.ok()?;
-    conn.write_all(body).await.ok()?;
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).await.ok()?;
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let status = raw.get(9..12)?.parse().ok()?;
-    let (head, body) =
-        raw.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    Some((status, if chunked { dechunk(&body) } else { body }))
+    let resp = req.send().await.ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.text().await.ok()?))
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     request(addr, "GET", path, &[], b"").await
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        let (Some(chunk), Some(after)) = (rest.get(..n), rest.get(n..)) else { break };
-        out.push_str(chunk);
-        s = after.trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// Headers that sign `body` for Slack with `secret`, timestamped now.
