@@ -1,7 +1,6 @@
 //! Requests to the bot under test, through reqwest.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Sends one request and returns the status code and the body.
@@ -15,14 +14,14 @@ pub async fn request(
     try_request(addr, method, path, headers, body).await.expect("an answer")
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("the test HTTP client builds")
-    })
+/// A client of its own per request: each test runs its own runtime, and a
+/// pooled connection belongs to the runtime that opened it.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("the test HTTP client builds")
 }
 
 /// Like [`request`], but `None` when the connection fails or breaks (a server that died).
