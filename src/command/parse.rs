@@ -153,44 +153,83 @@ pub fn parse(text: &str, ctx: &ParseContext<'_>) -> Result<Invocation, UsageErro
     Ok(Invocation { spec, incident, args: values })
 }
 
-/// Pulls `--flag` and `--option value` out of the tokens.
+/// The dashes people (and their keyboards) put before a switch: a phone
+/// turns `--` into `—`, and `–`, `−` or one `-` mean the same to a person.
+const DASHES: &[char] =
+    &['-', '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}'];
+
+/// `--private`, `—Private`, `-min_severity=SEV2`: the switch as the spec
+/// spells it (`--` and the name in lowercase, `-` for `_`), and any `=value`.
+/// `None` when the token is not dashes then a letter.
+fn switch_word(tok: &str) -> Option<(String, Option<&str>)> {
+    let rest = tok.trim_start_matches(DASHES);
+    if rest.len() == tok.len() || !rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let (name, inline) = match rest.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (rest, None),
+    };
+    Some((format!("--{}", name.to_ascii_lowercase().replace('_', "-")), inline))
+}
+
+/// Pulls `--flag` and `--option value` out of the tokens. In a command that
+/// takes switches, anything written like one must be one: a mistyped
+/// `--privat` is refused, never read as a title word (which would make a
+/// private incident public).
 fn take_switches(
     spec: &'static Spec,
     rest: &mut Vec<Token<'_>>,
     values: &mut Args,
     ctx: &ParseContext<'_>,
 ) -> Result<(), UsageError> {
+    let switches: Vec<&ArgSpec> = spec.args.iter().filter(|a| a.is_switch()).collect();
     let has_text = spec.args.iter().any(|a| a.kind == ArgKind::Text);
     let mut i = 0;
     while i < rest.len() {
         let tok = rest[i].text;
-        if !tok.starts_with("--") || tok.len() < 3 {
+        let Some((name, inline)) = switch_word(tok) else {
+            i += 1;
+            continue;
+        };
+        if switches.is_empty() && has_text {
+            // A note about `--force` is text: this command takes no switches.
             i += 1;
             continue;
         }
-        let (name, inline) = match tok.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (tok, None),
+        let Some(arg) = switches.iter().find(|a| a.switch() == name) else {
+            let known: Vec<String> = switches.iter().map(|a| a.switch()).collect();
+            let takes = if known.is_empty() {
+                "it takes no options".to_string()
+            } else {
+                format!("it takes {}", known.join(", "))
+            };
+            return Err(UsageError::new(spec, format!("unknown option \"{tok}\"; {takes}")));
         };
-        let Some(arg) = spec.args.iter().find(|a| a.is_switch() && a.switch() == name) else {
-            if has_text {
-                i += 1;
-                continue;
-            }
-            return Err(UsageError::new(spec, format!("unknown option \"{name}\"")));
-        };
+        let switch = arg.switch();
+        if let Some(v) = inline {
+            return Err(UsageError::new(
+                spec,
+                if arg.kind == ArgKind::Flag {
+                    format!(
+                        "\"{tok}\": {switch} takes no value; write {switch} on its own, or leave it out"
+                    )
+                } else {
+                    format!("\"{tok}\": write {switch} {v}, without \"=\"")
+                },
+            ));
+        }
         rest.remove(i);
         if arg.kind == ArgKind::Flag {
             values.set(&arg.name, Value::Flag(true));
             continue;
         }
-        let raw = match inline {
-            Some(v) => v.to_string(),
-            None if i < rest.len() => rest.remove(i).text.to_string(),
-            None => return Err(UsageError::new(spec, format!("{name} needs a value"))),
+        let raw = match rest.get(i) {
+            Some(next) if switch_word(next.text).is_none() => rest.remove(i).text.to_string(),
+            _ => return Err(UsageError::new(spec, format!("{switch} needs a value"))),
         };
         let v = one(spec, arg, &raw, ctx)?
-            .ok_or_else(|| UsageError::new(spec, format!("{name}: \"{raw}\" is not valid")))?;
+            .ok_or_else(|| UsageError::new(spec, format!("{switch}: \"{raw}\" is not valid")))?;
         values.set(&arg.name, v);
     }
     Ok(())

@@ -83,6 +83,32 @@ fn an_incident_can_be_named_before_the_arguments() {
 }
 
 #[test]
+fn a_switch_is_known_whatever_its_dashes_and_case() {
+    for text in [
+        "declare SEV1 Payroll export leaked —private",
+        "declare SEV1 Payroll export leaked –private",
+        "declare SEV1 Payroll export leaked --PRIVATE",
+        "declare SEV1 Payroll export leaked -Private",
+    ] {
+        let inv = ok(text);
+        assert_eq!(inv.args.get("private"), Some(&Value::Flag(true)), "{text}");
+        assert_eq!(
+            inv.args.get("title"),
+            Some(&Value::Text("Payroll export leaked".into())),
+            "{text}"
+        );
+    }
+    let inv = ok("subscribe —min_severity sev2");
+    assert_eq!(inv.args.get("min_severity"), Some(&Value::Severity("SEV2".into())));
+    let inv = ok("declare SEV3 Latency up -5% since the deploy");
+    assert_eq!(
+        inv.args.get("title"),
+        Some(&Value::Text("Latency up -5% since the deploy".into())),
+        "a dash before a digit is text"
+    );
+}
+
+#[test]
 fn mistakes_get_one_clear_sentence_and_the_usage() {
     let cases = [
         ("update", "missing status: investigating, identified, monitoring or resolved"),
@@ -104,7 +130,19 @@ fn mistakes_get_one_clear_sentence_and_the_usage() {
             "unknown severity \"SEV7\"; expected one of SEV1, SEV2, SEV3, SEV4",
         ),
         ("close now", "unexpected \"now\""),
-        ("list --all", "unknown option \"--all\""),
+        ("list --all", "unknown option \"--all\"; it takes no options"),
+        (
+            "declare SEV1 Payroll export leaked --privat",
+            "unknown option \"--privat\"; it takes --private",
+        ),
+        (
+            "declare SEV1 Payroll export leaked --private=false",
+            "\"--private=false\": --private takes no value; write --private on its own, or leave it out",
+        ),
+        (
+            "subscribe --min-severity=SEV2",
+            "\"--min-severity=SEV2\": write --min-severity SEV2, without \"=\"",
+        ),
         ("note", "missing text: the note"),
     ];
     for (text, want) in cases {

@@ -6,6 +6,7 @@ mod console;
 mod crash;
 mod discord;
 mod discord_faults;
+mod edges;
 mod flow;
 mod layout;
 mod replicas;
