@@ -199,14 +199,11 @@ pub async fn start(config: Config) -> Result<Running, StartupError> {
 
     let health = Health { store: store.clone(), outbox, metrics: Arc::new(metrics) };
     let router = server::router(health, surfaces);
-    let mut http_stop = stop_rx;
-    let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
-    });
+    let limits = server::Limits::new(
+        Duration::from_secs(u64::from(config.server.header_timeout_seconds)),
+        config.server.max_connections as usize,
+    );
+    let http = tokio::spawn(server::serve(listener, router, limits, stop_rx));
     info!(%addr, backend = store.backend(), ready_ms = started.elapsed().as_millis() as u64, "tocsin is ready");
     Ok(Running { addr, socket, gateway: gw, stop, http, worker })
 }

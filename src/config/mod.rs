@@ -19,6 +19,8 @@ pub use secret::Secret;
 pub const DEFAULT_FILE: &str = "bot.toml";
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+const DEFAULT_HEADER_TIMEOUT: u32 = 10;
+const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
 const DEFAULT_DATABASE_URL: &str = "sqlite://tocsin.db";
 const DEFAULT_SLACK_API: &str = "https://slack.com/api";
 const DEFAULT_SLACK_REACTION: &str = "pushpin";
@@ -98,6 +100,11 @@ pub struct ServerConfig {
     pub listen: String,
     /// Where the server is reachable from the internet, without a trailing slash.
     pub public_url: Option<String>,
+    /// How long a connection may take to send a request's headers, and stay
+    /// idle between requests, before it is closed.
+    pub header_timeout_seconds: u32,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,7 +227,12 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: DEFAULT_LISTEN.to_owned(), public_url: None }
+        ServerConfig {
+            listen: DEFAULT_LISTEN.to_owned(),
+            public_url: None,
+            header_timeout_seconds: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
     }
 }
 

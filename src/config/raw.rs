@@ -30,6 +30,8 @@ pub(super) struct File {
 pub(super) struct Server {
     pub listen: Option<String>,
     pub public_url: Option<String>,
+    pub header_timeout_seconds: Option<u32>,
+    pub max_connections: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]

@@ -215,7 +215,8 @@ fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
 fn an_unknown_key_is_named_in_the_error() {
     assert_eq!(
         error("[server]\nlistn = \"0.0.0.0:3000\"\n"),
-        "bot.toml: server.listn: unknown key (expected one of: listen, public_url)"
+        "bot.toml: server.listn: unknown key (expected one of: listen, public_url, \
+         header_timeout_seconds, max_connections)"
     );
 }
 

@@ -68,7 +68,18 @@ fn server(cx: &Cx<'_>, s: raw::Server) -> Result<ServerConfig, ConfigError> {
         ));
     }
     let public_url = set(s.public_url).map(|u| http_url(cx, "server.public_url", u)).transpose()?;
-    Ok(ServerConfig { listen, public_url })
+    let header_timeout_seconds = s.header_timeout_seconds.unwrap_or(DEFAULT_HEADER_TIMEOUT);
+    if !(1..=60).contains(&header_timeout_seconds) {
+        return Err(cx.err(
+            "server.header_timeout_seconds",
+            "must be 1 to 60: Slack and Discord send their requests at once",
+        ));
+    }
+    let max_connections = s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections < 16 {
+        return Err(cx.err("server.max_connections", "must be at least 16"));
+    }
+    Ok(ServerConfig { listen, public_url, header_timeout_seconds, max_connections })
 }
 
 /// Checks an http(s) URL and drops its trailing slashes.

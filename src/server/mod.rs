@@ -3,7 +3,10 @@
 //! platform.
 
 mod health;
+mod listen;
 mod status;
+
+pub use listen::{Limits, serve};
 
 use std::sync::Arc;
 

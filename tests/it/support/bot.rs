@@ -41,6 +41,16 @@ pub fn public_key() -> String {
 
 impl Bot {
     pub async fn start(url: &str, interactions: DiscordInteractions, with_slack: bool) -> Self {
+        Self::start_with(url, interactions, with_slack, |_| {}).await
+    }
+
+    /// Like [`Bot::start`], with the configuration changed by `tweak` before it starts.
+    pub async fn start_with(
+        url: &str,
+        interactions: DiscordInteractions,
+        with_slack: bool,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let discord = DiscordApi::start(
             &[(GENERAL, "general"), (ANNOUNCE, "announce"), (STAKE, "stakeholders")],
             &[ALICE, BOB, CAROL, DAVE],
@@ -79,6 +89,7 @@ impl Bot {
         } else {
             None
         };
+        tweak(&mut config);
         let server = tocsin::startup::start(config).await.expect("server starts");
         let store = tocsin::store::connect(url).await.unwrap();
         let bot = Self { server, discord, slack, store };
