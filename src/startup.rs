@@ -51,6 +51,20 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// What a test may change about how tocsin runs: the clock it reads, and
+/// how the outbox retries.
+#[derive(Clone)]
+pub struct Options {
+    pub clock: Arc<dyn Clock>,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { clock: Arc::new(SystemClock), retry: RetryPolicy::default() }
+    }
+}
+
 /// The engine: the store, the outbox with these platforms' clients, and the App.
 pub struct Engine {
     pub store: Arc<dyn Store>,
@@ -64,14 +78,15 @@ pub async fn engine(
     config: &Config,
     apis: Vec<Arc<dyn ChatApi>>,
     sources: Vec<(Platform, Arc<dyn MessageSource>)>,
-    clock: Arc<dyn Clock>,
+    options: &Options,
 ) -> Result<Engine, StartupError> {
     let store = open_store(config).await?;
     let platforms: Vec<Platform> = apis.iter().map(|a| a.platform()).collect();
     let settings =
         PostmortemSettings { rules: config.rules(), template: config.postmortem.text.clone() };
     let worker = format!("{}-{}", hostname(), std::process::id());
-    let outbox = Outbox::new(store.clone(), apis, settings, RetryPolicy::default(), &worker);
+    let (clock, retry) = (options.clock.clone(), options.retry.clone());
+    let outbox = Outbox::new(store.clone(), apis, settings, retry, &worker, clock.clone());
     let mut app =
         App::new(store.clone(), config, &platforms, clock).with_outbox_notifier(outbox.notifier());
     for (platform, source) in sources {
@@ -116,6 +131,11 @@ impl Running {
 /// Migrates, binds `server.listen` (port 0 picks a free one), starts the
 /// outbox worker, the purge loop, the platforms and the HTTP server.
 pub async fn start(config: Config) -> Result<Running, StartupError> {
+    start_with(config, Options::default()).await
+}
+
+/// [`start`] with a clock and retry policy of the caller's.
+pub async fn start_with(config: Config, options: Options) -> Result<Running, StartupError> {
     let started = Instant::now();
     let slack_chat =
         config.slack.as_ref().map(|c| Arc::new(SlackChat::new(&c.bot_token, &c.api_base_url)));
@@ -135,8 +155,7 @@ pub async fn start(config: Config) -> Result<Running, StartupError> {
             "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
         );
     }
-    let Engine { store, outbox, app } =
-        engine(&config, apis, sources, Arc::new(SystemClock)).await?;
+    let Engine { store, outbox, app } = engine(&config, apis, sources, &options).await?;
     let listen = config.server.listen.clone();
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
         StartupError::Config(format!(

@@ -40,17 +40,31 @@ impl App {
         let reply = reply(self.record_flag(ctx, &msg, via).await, "flag");
         // A removal handled while this flag was on its way found nothing to
         // take off: look again now that the flag is recorded. It runs after
-        // the answer, so the platform's 3 seconds are not spent on it.
+        // the answer, so the platform's 3 seconds are not spent on it, and
+        // keeps asking until the platform gives a plain answer.
         if let Some(source) = source
             && reply.recorded()
         {
             let (app, key) = (self.clone(), key.clone());
             let ctx = Ctx { event_id: None, ..ctx.clone() };
             tokio::spawn(async move {
-                let still = tokio::time::timeout(LOOK_WITHIN, source.reacted(&key, &ctx.user.id));
-                if let Ok(Ok(false)) = still.await {
-                    app.unflag(&ctx, &key, FlagVia::Reaction).await;
+                for pause in [0, 250, 1_000, 4_000, 15_000] {
+                    tokio::time::sleep(Duration::from_millis(pause)).await; // backoff between looks
+                    let still =
+                        tokio::time::timeout(LOOK_WITHIN, source.reacted(&key, &ctx.user.id));
+                    match still.await {
+                        Ok(Ok(true)) => return,
+                        Ok(Ok(false)) => {
+                            app.unflag(&ctx, &key, FlagVia::Reaction).await;
+                            return;
+                        }
+                        _ => {}
+                    }
                 }
+                tracing::warn!(
+                    channel = key.channel,
+                    "could not check a flagging reaction is still there"
+                );
             });
         }
         reply

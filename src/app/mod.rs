@@ -188,6 +188,7 @@ impl App {
                 Step::Done(m) => return Ok(m),
                 Step::Commit(mut c, reply) => {
                     c.event_id = ctx.event_id.clone();
+                    c.at = Some(self.now());
                     c.audit = Some(audit::of(ctx, &c, self.now()));
                     let incident = c.incident_id();
                     match self.store.commit(*c).await {

@@ -10,14 +10,15 @@ use crate::app::CONSOLE_ANNOUNCE;
 use crate::chat::console::{ConsoleChat, Room, Session};
 use crate::clock::ManualClock;
 use crate::config::Config;
-use crate::startup::{Engine, engine};
+use crate::startup::{Engine, Options, engine};
 
 pub async fn console(config: Config) -> CliResult {
     let clock = Arc::new(ManualClock::new());
     let start = config.console.channel.trim_start_matches('#').to_string();
     let room = Room::new(Box::new(std::io::stdout()), &[&start, CONSOLE_ANNOUNCE]);
     let chat = Arc::new(ConsoleChat::new(room.clone(), clock.clone()));
-    let Engine { outbox, app, .. } = engine(&config, vec![chat], Vec::new(), clock.clone()).await?;
+    let options = Options { clock: clock.clone(), ..Options::default() };
+    let Engine { outbox, app, .. } = engine(&config, vec![chat], Vec::new(), &options).await?;
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!(

@@ -20,12 +20,28 @@ pub enum ChatError {
     /// 5xx, timeouts, connection errors: try again with backoff.
     #[error("platform unavailable: {0}")]
     Unavailable(String),
+    /// The platform refused tocsin's credentials (a revoked or rotated
+    /// token, a missing scope): nothing is wrong with the call itself, and it
+    /// works again once an operator fixes the token, so it is retried.
+    #[error("the platform refused tocsin's token: {0}")]
+    Unauthorized(String),
     /// A channel with that name exists already.
     #[error("channel name taken")]
     NameTaken,
-    /// The platform refused for good (missing permission, unknown channel...).
+    /// The platform refused this call for good (unknown channel, message too
+    /// large, no permission in that channel...).
     #[error("platform refused: {0}")]
     Rejected(String),
+}
+
+impl ChatError {
+    /// A fault of the platform or of the way to it, that waiting cures.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ChatError::RateLimited(_) | ChatError::Unavailable(_) | ChatError::Unauthorized(_)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +61,16 @@ pub trait ChatApi: Send + Sync {
     ) -> Result<OpenedChannel, ChatError>;
     async fn invite(&self, channel: &str, users: &[UserRef]) -> Result<(), ChatError>;
     async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), ChatError>;
-    /// Posts and returns the message's id.
-    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError>;
+    /// The posts a message becomes on this platform: one, or several when it
+    /// is longer than one post may be. The same message gives the same parts.
+    fn render(&self, message: &Message) -> Vec<String>;
+    /// Posts one part of `message` (see [`ChatApi::render`]); returns its id.
+    async fn post_part(
+        &self,
+        channel: &str,
+        message: &Message,
+        part: &str,
+    ) -> Result<String, ChatError>;
     async fn pin(&self, channel: &str, message_id: &str) -> Result<(), ChatError>;
     async fn upload(
         &self,

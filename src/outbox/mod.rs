@@ -5,10 +5,11 @@ mod api;
 mod counters;
 mod delivery;
 mod links;
+mod perform;
 mod worker;
 
 pub use api::{ChatApi, ChatError, OpenedChannel};
-pub use counters::{Counters, Counts};
+pub use counters::{Cause, Counters, Counts, Streak};
 pub use delivery::{Delivery, Dest};
 pub use links::resolve_channels;
 pub use worker::{Outbox, PostmortemSettings, RetryPolicy};

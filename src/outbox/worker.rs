@@ -1,31 +1,39 @@
-//! Delivery workers: lease rows lane by lane, perform them through the
-//! platform's `ChatApi`, retry with backoff, honour Retry-After.
+//! Delivery workers: lease each lane's oldest row, perform it through the
+//! platform's `ChatApi`, and on a fault put it off with backoff for as long
+//! as it takes. Only a definite refusal of that one row drops it. Deliveries
+//! run side by side, a few per platform: a call that hangs holds back its own
+//! lane only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::api::{ChatApi, ChatError};
-use super::counters::Counters;
-use super::delivery::{Delivery, Dest};
-use crate::incident::{IncidentId, Platform, Rules};
+use super::counters::{Cause, Counters};
+use super::delivery::Delivery;
+use crate::clock::Clock;
+use crate::incident::{Platform, Rules};
 use crate::store::{Claimed, Store, StoreError};
 
 /// How hard to try.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub base: Duration,
+    /// Backoff doubles up to this, and stays there: a platform that is down
+    /// for days is tried every few minutes until it is back.
     pub max_delay: Duration,
-    /// Transient failures before a row is given up on and marked failed.
-    pub max_attempts: i64,
     /// How long a claimed row stays leased to this worker.
     pub lease: Duration,
+    /// Rows claimed at once by `run_once`.
     pub batch: i64,
+    /// Deliveries in flight at once per platform, in the worker loop.
+    pub per_platform: usize,
+    /// How long a platform's faults must last before `/readyz` says degraded.
+    pub degraded_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -33,10 +41,10 @@ impl Default for RetryPolicy {
         Self {
             base: Duration::from_secs(1),
             max_delay: Duration::from_secs(300),
-            // With the 5-minute cap this keeps trying for about four hours.
-            max_attempts: 60,
             lease: Duration::from_secs(60),
             batch: 32,
+            per_platform: 16,
+            degraded_after: Duration::from_secs(60),
         }
     }
 }
@@ -59,18 +67,19 @@ pub struct PostmortemSettings {
 
 #[derive(Clone)]
 pub struct Outbox {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     apis: Arc<BTreeMap<Platform, Arc<dyn ChatApi>>>,
-    postmortem: Arc<PostmortemSettings>,
+    pub(super) postmortem: Arc<PostmortemSettings>,
     policy: Arc<RetryPolicy>,
-    worker: Arc<str>,
+    pub(super) worker: Arc<str>,
+    clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     /// The earliest time a row this worker put off is due again.
     soonest: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
     pub counters: Arc<Counters>,
 }
 
-enum Failure {
+pub(super) enum Failure {
     Chat(ChatError),
     Store(StoreError),
 }
@@ -87,17 +96,13 @@ impl From<StoreError> for Failure {
 }
 
 impl Outbox {
-    /// The platforms this worker has adapters for.
-    pub fn platforms(&self) -> Vec<Platform> {
-        self.apis.keys().copied().collect()
-    }
-
     pub fn new(
         store: Arc<dyn Store>,
         apis: Vec<Arc<dyn ChatApi>>,
         postmortem: PostmortemSettings,
         policy: RetryPolicy,
         worker: &str,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
@@ -105,10 +110,25 @@ impl Outbox {
             postmortem: Arc::new(postmortem),
             policy: Arc::new(policy),
             worker: worker.into(),
+            clock,
             wake: Arc::new(Notify::new()),
             soonest: Arc::default(),
             counters: Arc::new(Counters::default()),
         }
+    }
+
+    /// The platforms this worker has adapters for.
+    pub fn platforms(&self) -> Vec<Platform> {
+        self.apis.keys().copied().collect()
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The outbox's clock: the system's, or one a test drives.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Tells an idle worker loop that new rows were committed.
@@ -116,13 +136,15 @@ impl Outbox {
         self.wake.clone()
     }
 
-    /// Claims one batch and delivers it (lanes in parallel); returns how many rows it handled.
-    pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let now = Utc::now();
+    async fn claim(&self, platforms: &[Platform], limit: i64) -> Result<Vec<Claimed>, StoreError> {
+        let now = self.now();
         let lease = now + chrono::Duration::from_std(self.policy.lease).expect("lease fits");
-        let platforms = self.platforms();
-        let batch =
-            self.store.claim(&self.worker, now, lease, self.policy.batch, &platforms).await?;
+        self.store.claim(&self.worker, now, lease, limit, platforms).await
+    }
+
+    /// Claims one batch and delivers it (lanes side by side); returns how many rows it handled.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let batch = self.claim(&self.platforms(), self.policy.batch).await?;
         let n = batch.len();
         let mut set = JoinSet::new();
         for row in batch {
@@ -139,35 +161,74 @@ impl Outbox {
         Ok(())
     }
 
-    /// The worker loop; returns when `shutdown` turns true.
+    /// The worker loop; returns when `shutdown` turns true and the deliveries
+    /// in flight are done. Claims for a platform whenever it has a free slot,
+    /// so a slow delivery never holds back other lanes or the other platform.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            if *shutdown.borrow() {
-                return;
+        let mut flying: JoinSet<Platform> = JoinSet::new();
+        let mut busy: BTreeMap<Platform, usize> = BTreeMap::new();
+        let done = |busy: &mut BTreeMap<Platform, usize>, p: Platform| {
+            if let Some(n) = busy.get_mut(&p) {
+                *n = n.saturating_sub(1);
             }
-            match self.run_once().await {
-                Ok(0) => {
-                    // Idle until new rows are committed, a put-off row is due, or
-                    // half a second passes (rows put off by other replicas).
-                    let due = self.soonest.lock().expect("soonest").take();
-                    let idle = tokio::time::Instant::now() + Duration::from_millis(500);
-                    let until = due.map_or(idle, |d| d.min(idle));
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep_until(until) => {}
-                        _ = shutdown.changed() => {}
+        };
+        while !*shutdown.borrow() {
+            while let Some(finished) = flying.try_join_next() {
+                if let Ok(p) = finished {
+                    done(&mut busy, p);
+                }
+            }
+            let (mut claimed, mut trouble) = (0, false);
+            for p in self.platforms() {
+                let free =
+                    self.policy.per_platform.saturating_sub(busy.get(&p).copied().unwrap_or(0));
+                if free == 0 {
+                    continue;
+                }
+                match self.claim(&[p], free as i64).await {
+                    Ok(rows) => {
+                        claimed += rows.len();
+                        *busy.entry(p).or_default() += rows.len();
+                        for row in rows {
+                            let me = self.clone();
+                            flying.spawn(async move {
+                                me.deliver(row).await;
+                                p
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "outbox: cannot claim rows; trying again shortly");
+                        trouble = true;
                     }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(error = %e, "outbox: cannot claim rows; retrying in 1s");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.changed() => {}
+            }
+            if claimed > 0 {
+                continue;
+            }
+            // Idle until a delivery ends, new rows are committed, a put-off row
+            // is due, or half a second passes (rows put off by other replicas).
+            let now = tokio::time::Instant::now();
+            let until = if trouble {
+                now + Duration::from_secs(1)
+            } else {
+                let due = self.soonest.lock().expect("soonest").take();
+                due.map_or(now + Duration::from_millis(500), |d| {
+                    d.min(now + Duration::from_millis(500))
+                })
+            };
+            tokio::select! {
+                Some(finished) = flying.join_next(), if !flying.is_empty() => {
+                    if let Ok(p) = finished {
+                        done(&mut busy, p);
                     }
                 }
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep_until(until) => {}
+                _ = shutdown.changed() => {}
             }
         }
+        while flying.join_next().await.is_some() {}
     }
 
     async fn deliver(&self, row: Claimed) {
@@ -177,46 +238,43 @@ impl Outbox {
             Err(e) => return self.give_up(&row, &format!("unreadable payload: {e}")).await,
         };
         let Some(api) = self.apis.get(&platform).cloned() else {
-            let at = Utc::now() + chrono::Duration::minutes(5);
             let why = format!("the {platform} adapter is not running in this process");
-            if let Err(e) = self.store.retry_at(row.id, &self.worker, at, &why).await {
-                warn!(error = %e, row = row.id, "outbox: cannot reschedule");
-            }
-            return;
+            return self.reschedule(&row, Duration::from_secs(300), &why).await;
         };
-        // A platform that accepts the connection and never answers must not hold the worker.
+        // A platform that accepts the connection and never answers must not hold the lane.
         let limit = self.policy.lease / 2;
-        let outcome =
-            match tokio::time::timeout(limit, self.perform(&*api, row.incident, &delivery)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Failure::Chat(ChatError::Unavailable(format!(
-                    "no answer within {limit:?}"
-                )))),
-            };
+        let outcome = match tokio::time::timeout(limit, self.perform(&*api, &row, &delivery)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                Err(Failure::Chat(ChatError::Unavailable(format!("no answer within {limit:?}"))))
+            }
+        };
         match outcome {
             Ok(()) => {
                 self.counters.delivered(platform);
                 debug!(row = row.id, %platform, kind = delivery.kind(), "delivered");
-                if let Err(e) = self.store.finish(row.id, &self.worker, Utc::now(), None).await {
+                if let Err(e) = self.store.finish(row.id, &self.worker, self.now(), None).await {
                     // The lease runs out and the row is delivered again: the documented window.
                     warn!(error = %e, row = row.id, "outbox: delivered but could not record it");
                 }
-            }
-            Err(Failure::Chat(ChatError::RateLimited(after))) => {
-                self.counters.retried(platform);
-                self.counters.fault(platform);
-                self.reschedule(&row, after, "rate limited").await;
             }
             Err(Failure::Chat(ChatError::Paced(after))) => {
                 self.counters.paced(platform);
                 self.reschedule(&row, after, "paced").await;
             }
-            Err(Failure::Chat(ChatError::Unavailable(why)))
-                if row.attempts < self.policy.max_attempts =>
-            {
+            Err(Failure::Chat(e)) if e.is_transient() => {
                 self.counters.retried(platform);
-                self.counters.fault(platform);
-                self.reschedule(&row, self.policy.backoff(row.attempts, row.id), &why).await;
+                let (cause, after) = match &e {
+                    ChatError::RateLimited(after) => (Cause::RateLimited, *after),
+                    ChatError::Unauthorized(_) => {
+                        (Cause::Unauthorized, self.policy.backoff(row.attempts, row.id))
+                    }
+                    _ => (Cause::Unavailable, self.policy.backoff(row.attempts, row.id)),
+                };
+                let why = e.to_string();
+                self.counters.fault(platform, self.now(), cause, &why);
+                self.reschedule(&row, after, &why).await;
             }
             Err(Failure::Store(e)) => {
                 self.counters.retried(platform);
@@ -235,117 +293,21 @@ impl Outbox {
             let mut soonest = self.soonest.lock().expect("soonest");
             *soonest = Some(soonest.map_or(due, |s| s.min(due)));
         }
-        let at = Utc::now() + chrono::Duration::from_std(after).expect("an hour fits");
+        let at = self.now() + chrono::Duration::from_std(after).expect("an hour fits");
         debug!(row = row.id, ?after, why, "outbox: retry later");
         if let Err(e) = self.store.retry_at(row.id, &self.worker, at, why).await {
             warn!(error = %e, row = row.id, "outbox: cannot reschedule; the lease will expire instead");
         }
     }
 
+    /// Drops a row the platform refused for good (only that row).
     async fn give_up(&self, row: &Claimed, why: &str) {
         self.counters.failed(row.platform);
-        warn!(row = row.id, incident = %row.incident, platform = %row.platform, why, "outbox: giving up on a delivery");
-        if let Err(e) = self.store.finish(row.id, &self.worker, Utc::now(), Some(why)).await {
-            warn!(error = %e, row = row.id, "outbox: cannot record the failure");
+        warn!(row = row.id, incident = %row.incident, platform = %row.platform, why, "outbox: the platform refused a delivery; dropping it");
+        if let Err(e) = self.store.finish(row.id, &self.worker, self.now(), Some(why)).await {
+            warn!(error = %e, row = row.id, "outbox: cannot record the refusal");
         }
     }
-
-    async fn channel(&self, incident: IncidentId, platform: Platform) -> Result<String, Failure> {
-        match self.store.channel(incident, platform).await? {
-            Some((id, _)) => Ok(id),
-            // Lanes are ordered: the channel's creation already ran, and failed for good.
-            None => {
-                Err(ChatError::Rejected(format!("{incident} has no {platform} channel")).into())
-            }
-        }
-    }
-
-    async fn perform(
-        &self,
-        api: &dyn ChatApi,
-        incident: IncidentId,
-        d: &Delivery,
-    ) -> Result<(), Failure> {
-        let platform = api.platform();
-        match d {
-            Delivery::OpenChannel { name, private, topic } => {
-                if self.store.channel(incident, platform).await?.is_some() {
-                    return Ok(());
-                }
-                for n in 1..=20 {
-                    let candidate = if n == 1 { name.clone() } else { suffixed(name, n, platform) };
-                    match api.open_channel(&candidate, *private, topic).await {
-                        Ok(ch) => {
-                            self.store.set_channel(incident, platform, &ch.id, &ch.name).await?;
-                            return Ok(());
-                        }
-                        Err(ChatError::NameTaken) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(ChatError::Rejected(format!("no free channel name like {name}")).into())
-            }
-            Delivery::Invite { users } => {
-                let ch = self.channel(incident, platform).await?;
-                let users: Vec<_> =
-                    users.iter().filter(|u| u.platform == platform).cloned().collect();
-                if users.is_empty() {
-                    return Ok(());
-                }
-                Ok(api.invite(&ch, &users).await?)
-            }
-            Delivery::SetTopic { topic } => {
-                let ch = self.channel(incident, platform).await?;
-                Ok(api.set_topic(&ch, topic).await?)
-            }
-            Delivery::Post { to, message, pin } => {
-                let ch = match to {
-                    Dest::IncidentChannel => self.channel(incident, platform).await?,
-                    Dest::Channel(c) => c.clone(),
-                };
-                let message =
-                    super::links::resolve_channels(&*self.store, message, platform).await?;
-                let id = api.post(&ch, &message).await?;
-                if *pin {
-                    // The post is out; a failed pin must not make the retry post it twice.
-                    if let Err(e) = api.pin(&ch, &id).await {
-                        warn!(error = %e, %incident, "could not pin the header message");
-                    }
-                }
-                Ok(())
-            }
-            Delivery::PublishPostmortem => {
-                let ch = self.channel(incident, platform).await?;
-                let Some(inc) = self.store.incident(incident).await? else {
-                    return Err(ChatError::Rejected(format!("{incident} does not exist")).into());
-                };
-                let timeline = self.store.timeline(incident).await?;
-                let pm = &self.postmortem;
-                let text = crate::postmortem::render(
-                    &inc.value,
-                    &timeline,
-                    &pm.rules,
-                    pm.template.as_deref(),
-                )
-                .map_err(|e| ChatError::Rejected(format!("postmortem template: {e}")))?;
-                let file = format!("{}-postmortem.md", incident.label());
-                let title = format!("Postmortem draft: {} — {}", incident, inc.value.title);
-                Ok(api.upload(&ch, &file, &title, &text).await?)
-            }
-            Delivery::Archive => {
-                let ch = self.channel(incident, platform).await?;
-                Ok(api.archive(&ch).await?)
-            }
-        }
-    }
-}
-
-/// `name-2`, `name-3`, ... within the platform's length limit.
-fn suffixed(name: &str, n: u32, platform: Platform) -> String {
-    let suffix = format!("-{n}");
-    let mut base = name.to_string();
-    base.truncate(platform.max_channel_name() - suffix.len());
-    format!("{}{suffix}", base.trim_end_matches('-'))
 }
 
 #[cfg(test)]
@@ -353,16 +315,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
+    fn backoff_doubles_up_to_the_cap_and_stays_there() {
         let p = RetryPolicy::default();
         let secs = |a| p.backoff(a, 0).as_secs();
-        assert_eq!((secs(1), secs(2), secs(3), secs(20)), (1, 2, 4, 300));
-    }
-
-    #[test]
-    fn a_taken_name_gets_a_numbered_suffix_within_the_limit() {
-        assert_eq!(suffixed("inc-7-db", 2, Platform::Slack), "inc-7-db-2");
-        let long = "a".repeat(80);
-        assert_eq!(suffixed(&long, 12, Platform::Slack).len(), 80);
+        assert_eq!((secs(1), secs(2), secs(3), secs(20), secs(100_000)), (1, 2, 4, 300, 300));
     }
 }

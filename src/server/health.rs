@@ -14,20 +14,24 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: 200 "ready" when the database answers and no platform's latest
-/// delivery failed; 503 "degraded: …" naming what is wrong otherwise. The
-/// outbox keeps everything meanwhile.
+/// Readiness: 200 "ready" when the database answers and no platform has
+/// been failing for longer than the outbox's `degraded_after`; 503
+/// "degraded: …" naming what is wrong otherwise. A single 429 or blip does
+/// not take a replica out of its load balancer. The outbox keeps everything
+/// meanwhile.
 pub async fn readyz(State(s): State<Health>) -> Response {
     if let Err(e) = s.store.ping().await {
         tracing::warn!(error = %e, "readyz: database unavailable");
         return (StatusCode::SERVICE_UNAVAILABLE, "degraded: database unavailable\n")
             .into_response();
     }
+    let now = s.outbox.now();
+    let after = s.outbox.policy().degraded_after;
     let degraded: Vec<_> = s
         .outbox
         .platforms()
         .into_iter()
-        .filter_map(|p| s.outbox.counters.degraded_since(p).map(|since| (p, since)))
+        .filter_map(|p| s.outbox.counters.degraded(p, now, after).map(|streak| (p, streak)))
         .collect();
     if degraded.is_empty() {
         // The probe runs often: the backlog is read only when there is something to report.
@@ -37,24 +41,20 @@ pub async fn readyz(State(s): State<Health>) -> Response {
         Ok(st) => st.by_platform,
         Err(_) => Vec::new(),
     };
-    let now = chrono::Utc::now();
     let mut problems = Vec::new();
-    for (p, since) in degraded {
+    for (p, streak) in degraded {
         let backlog = backlogs.iter().find(|b| b.platform == p);
         let waiting = backlog.map_or(0, |b| b.pending);
         let oldest =
             backlog.and_then(|b| b.oldest_pending).map_or(0, |t| (now - t).num_seconds().max(0));
         problems.push(format!(
-            "{p} is failing (last fault {}s ago; {waiting} deliveries waiting, oldest {oldest}s)",
-            (now - since).num_seconds().max(0)
+            "{p} is failing (for {}s: {}; {waiting} deliveries waiting, oldest {oldest}s)",
+            (now - streak.since).num_seconds().max(0),
+            streak.why
         ));
     }
-    if problems.is_empty() {
-        "ready\n".into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("degraded: {}\n", problems.join("; ")))
-            .into_response()
-    }
+    (StatusCode::SERVICE_UNAVAILABLE, format!("degraded: {}\n", problems.join("; ")))
+        .into_response()
 }
 
 pub async fn metrics(State(s): State<Health>) -> Response {
@@ -80,7 +80,7 @@ pub async fn metrics(State(s): State<Health>) -> Response {
     );
     let age = stats
         .oldest_pending
-        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+        .map(|t| (s.outbox.now() - t).num_milliseconds().max(0) as f64 / 1000.0);
     gauge_line(
         &mut out,
         "tocsin_outbox_oldest_pending_seconds",
@@ -103,28 +103,50 @@ pub async fn metrics(State(s): State<Health>) -> Response {
     for extra in s.metrics.iter() {
         extra(&mut out);
     }
-    let now = chrono::Utc::now();
+    let now = s.outbox.now();
     for (name, help) in [
         ("tocsin_outbox_pending_by_platform", "Deliveries waiting, per platform."),
         (
             "tocsin_outbox_oldest_pending_seconds_by_platform",
             "Age of the oldest waiting delivery, per platform.",
         ),
-        ("tocsin_platform_degraded", "1 when the platform's latest delivery failed."),
+        (
+            "tocsin_platform_degraded",
+            "1 when the platform has been failing for longer than readiness allows.",
+        ),
+        (
+            "tocsin_platform_failing_seconds",
+            "How long the platform's current run of faults has lasted (0: none).",
+        ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for p in Platform::ALL {
             let b = stats.by_platform.iter().find(|b| b.platform == p);
             let v = match name {
                 "tocsin_outbox_pending_by_platform" => b.map_or(0.0, |b| b.pending as f64),
-                "tocsin_platform_degraded" => {
-                    f64::from(u8::from(s.outbox.counters.degraded_since(p).is_some()))
-                }
+                "tocsin_platform_degraded" => f64::from(u8::from(
+                    s.outbox.counters.degraded(p, now, s.outbox.policy().degraded_after).is_some(),
+                )),
+                "tocsin_platform_failing_seconds" => s
+                    .outbox
+                    .counters
+                    .failing(p)
+                    .map_or(0.0, |f| (now - f.since).num_milliseconds().max(0) as f64 / 1000.0),
                 _ => b
                     .and_then(|b| b.oldest_pending)
                     .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
             };
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
+        }
+    }
+    let name = "tocsin_platform_fault";
+    let _ = writeln!(
+        out,
+        "# HELP {name} 1 for the kind of fault a failing platform's deliveries wait on.\n# TYPE {name} gauge"
+    );
+    for p in Platform::ALL {
+        if let Some(f) = s.outbox.counters.failing(p) {
+            let _ = writeln!(out, "{name}{{platform=\"{p}\",cause=\"{}\"}} 1", f.cause.as_str());
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()

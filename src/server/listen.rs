@@ -1,5 +1,5 @@
 //! Accepting connections with limits, so that slow, half-open or hostile
-//! clients cannot crowd out Slack's and Discord's requests: a header-read
+//! clients cannot crowd out the chat platforms' requests: a header-read
 //! timeout (which also closes connections idle between requests), a bound
 //! on connections served at once, a body cap answered with 413, and a time
 //! limit on each request.
@@ -20,7 +20,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-/// Slack's and Discord's requests are a few kilobytes; this is far above them.
+/// The chat platforms' requests are a few kilobytes; this is far above them.
 pub const MAX_BODY: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy)]

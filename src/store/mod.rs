@@ -101,6 +101,9 @@ pub struct Commit {
     pub outbox: Vec<OutboxItem>,
     /// Who did it, for the audit log.
     pub audit: Option<Audit>,
+    /// When it was decided, by the engine's clock (now when not given): the
+    /// inbox row's time, and when its outbox rows are first due.
+    pub at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,12 +114,18 @@ pub struct Claimed {
     pub payload: String,
     /// Including this one.
     pub attempts: i64,
+    /// What an earlier attempt recorded of its progress (a post's parts sent).
+    pub progress: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+/// What waits in the outbox; read from the pending rows alone, so it costs
+/// the same however many delivered rows history holds.
 pub struct OutboxStats {
     pub pending: i64,
     pub retrying: i64,
+    /// Deliveries ever made, and given up on (kept as counts: pruning old
+    /// rows does not change them).
     pub delivered: i64,
     pub failed: i64,
     pub oldest_pending: Option<DateTime<Utc>>,
@@ -193,7 +202,12 @@ pub trait Store: Retention + Lead + Send + Sync {
     ) -> Result<()>;
     /// Releases a leased row to be tried again at `at`.
     async fn retry_at(&self, id: i64, worker: &str, at: DateTime<Utc>, error: &str) -> Result<()>;
+    /// Records how far a leased row got, for the next attempt to resume from.
+    async fn record_progress(&self, id: i64, worker: &str, progress: &str) -> Result<()>;
     async fn outbox_stats(&self) -> Result<OutboxStats>;
+    /// Removes up to `batch` delivered (or given up) outbox rows and up to
+    /// `batch` inbox rows older than `before`; returns how many of each.
+    async fn prune(&self, before: DateTime<Utc>, batch: i64) -> Result<(u64, u64)>;
 }
 
 /// Opens the store a URL names: `sqlite://path` or `postgres://…`. Migrations are applied.

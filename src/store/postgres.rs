@@ -24,7 +24,7 @@ impl Backend for Postgres {
        FOR UPDATE SKIP LOCKED)
      UPDATE outbox SET leased_by = $3, lease_until = $4, attempts = outbox.attempts + 1
      FROM heads WHERE outbox.id = heads.id
-     RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts";
+     RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts, outbox.progress";
 
     fn affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()

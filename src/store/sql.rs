@@ -394,7 +394,7 @@ where
 
     async fn commit(&self, c: Commit) -> Result<()> {
         let mut tx = self.pool.begin_with(DB::BEGIN).await?;
-        Self::write_commit(&mut tx, &c, Utc::now()).await?;
+        Self::write_commit(&mut tx, &c, c.at.unwrap_or_else(Utc::now)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -409,7 +409,7 @@ where
     ) -> Result<Vec<super::Claimed>> {
         // ",slack,console," — matched against ',' || platform || ',' in SQL.
         let wanted: String = platforms.iter().map(|p| format!(",{p}")).collect::<String>() + ",";
-        let rows: Vec<(i64, i64, String, String, i64)> = sqlx::query_as(DB::CLAIM)
+        let rows: Vec<(i64, i64, String, String, i64, Option<String>)> = sqlx::query_as(DB::CLAIM)
             .bind(now)
             .bind(limit)
             .bind(worker)
@@ -418,13 +418,14 @@ where
             .fetch_all(&self.pool)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for (id, incident, platform, payload, attempts) in rows {
+        for (id, incident, platform, payload, attempts, progress) in rows {
             out.push(super::Claimed {
                 id,
                 incident: IncidentId(incident),
                 platform: decode_platform(&platform)?,
                 payload,
                 attempts,
+                progress,
             });
         }
         out.sort_by_key(|c| c.id);
@@ -439,17 +440,28 @@ where
         error: Option<&str>,
     ) -> Result<()> {
         let outcome = if error.is_some() { "failed" } else { "delivered" };
-        sqlx::query(
+        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let done = sqlx::query(
             "UPDATE outbox SET done_at = $1, outcome = $2, last_error = COALESCE($3, last_error),
-                 leased_by = NULL, lease_until = NULL WHERE id = $4 AND leased_by = $5",
+             leased_by = NULL, lease_until = NULL WHERE id = $4 AND leased_by = $5",
         )
         .bind(now)
         .bind(outcome)
         .bind(error)
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if DB::affected(&done) == 1 {
+            sqlx::query(
+                "INSERT INTO outbox_totals (outcome, n) VALUES ($1, 1)
+                 ON CONFLICT (outcome) DO UPDATE SET n = outbox_totals.n + 1",
+            )
+            .bind(outcome)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -467,17 +479,47 @@ where
         Ok(())
     }
 
-    async fn outbox_stats(&self) -> Result<super::OutboxStats> {
-        let (pending, retrying, delivered, failed): (i64, i64, i64, i64) = sqlx::query_as(
-                "SELECT
-                   COALESCE(SUM(CASE WHEN done_at IS NULL THEN 1 ELSE 0 END), 0),
-                   COALESCE(SUM(CASE WHEN done_at IS NULL AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0),
-                   COALESCE(SUM(CASE WHEN outcome = 'delivered' THEN 1 ELSE 0 END), 0),
-                   COALESCE(SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END), 0)
-                 FROM outbox",
-            )
-            .fetch_one(&self.pool)
+    async fn record_progress(&self, id: i64, worker: &str, progress: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET progress = $1 WHERE id = $2 AND leased_by = $3")
+            .bind(progress)
+            .bind(id)
+            .bind(worker)
+            .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: DateTime<Utc>, batch: i64) -> Result<(u64, u64)> {
+        let outbox = sqlx::query(
+            "DELETE FROM outbox WHERE id IN
+             (SELECT id FROM outbox WHERE done_at IS NOT NULL AND done_at < $1 ORDER BY done_at LIMIT $2)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&self.pool)
+        .await?;
+        let inbox = sqlx::query(
+            "DELETE FROM inbox WHERE event_id IN
+             (SELECT event_id FROM inbox WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&self.pool)
+        .await?;
+        Ok((DB::affected(&outbox), DB::affected(&inbox)))
+    }
+
+    async fn outbox_stats(&self) -> Result<super::OutboxStats> {
+        let (pending, retrying): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0)
+             FROM outbox WHERE done_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let totals: Vec<(String, i64)> =
+            sqlx::query_as("SELECT outcome, n FROM outbox_totals").fetch_all(&self.pool).await?;
+        let total = |o: &str| totals.iter().find(|(k, _)| k == o).map_or(0, |(_, n)| *n);
+        let (delivered, failed) = (total("delivered"), total("failed"));
         let oldest: Option<DateTime<Utc>> =
             sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE done_at IS NULL")
                 .fetch_one(&self.pool)

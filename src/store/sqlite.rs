@@ -28,7 +28,7 @@ impl Backend for Sqlite {
          AND (o.lease_until IS NULL OR o.lease_until < $1)
          AND instr($5, ',' || o.platform || ',') > 0
        ORDER BY o.id LIMIT $2)
-     RETURNING id, incident_id, platform, payload, attempts";
+     RETURNING id, incident_id, platform, payload, attempts, progress";
 
     fn affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()

@@ -298,7 +298,11 @@ on_both_backends! {
     async fn while_slack_fails_discord_keeps_working_and_readiness_says_degraded(db: &TestDb) {
         use crate::support::http::get;
         use crate::support::slack_api::Failure;
-        let bot = Bot::start(&db.url, DiscordInteractions::Gateway, true).await;
+        // Half a second of failing counts as an outage here (a minute by default).
+        let bot = Bot::start_with(&db.url, DiscordInteractions::Gateway, true, |_, o| {
+            o.retry.degraded_after = std::time::Duration::from_millis(500);
+        })
+        .await;
         let slack = bot.slack.clone().unwrap();
         bot.slack_command("UBOB", "CSTAKE", "subscribe").await;
         slack.fail("chat.postMessage", [Failure::Status(503), Failure::Status(503)]);

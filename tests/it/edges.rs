@@ -2,12 +2,18 @@
 //! connections, long outages, revoked tokens, hung calls, crashes between a
 //! platform's answer and tocsin's record of it, deleted secrets.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{TimeZone, Utc};
+use tocsin::clock::Clock;
 use tocsin::config::DiscordInteractions;
+use tocsin::incident::Platform;
+use tocsin::outbox::ChatError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::bot::Bot;
+use crate::support::chat::MemoryChat;
 use crate::support::db::{TestDb, on_both_backends};
 use crate::support::engine::{ANNOUNCE, Engine};
 
@@ -54,7 +60,7 @@ async fn closed(mut s: tokio::net::TcpStream, within: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_slow_connections_neither_block_a_signed_command_nor_stay_open() {
     let db = TestDb::sqlite();
-    let bot = Bot::start_with(&db.url, DiscordInteractions::Gateway, true, |c| {
+    let bot = Bot::start_with(&db.url, DiscordInteractions::Gateway, true, |c, _| {
         c.server.header_timeout_seconds = 2;
     })
     .await;
@@ -106,4 +112,78 @@ async fn a_body_over_the_cap_is_answered_413_before_it_is_read() {
         assert_eq!(resp.status(), 413);
     }
     bot.server.stop().await.unwrap();
+}
+
+on_both_backends! {
+    async fn a_platform_down_for_two_days_then_gets_everything_in_order_with_nothing_dropped(db: &TestDb) {
+        let chat = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE"]));
+        let e = Engine::start_patient(&db.url, chat.clone()).await;
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 14, 0, 0).unwrap();
+        e.clock.set(t0);
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.outbox.drain().await.unwrap();
+        let ch = e.channel_of(1).await;
+        chat.down(Some(ChatError::Unavailable("HTTP 503".into())));
+        for n in 1..=5 {
+            e.run("UALICE", &ch, &format!("note step {n}")).await;
+        }
+        e.run("UALICE", &ch, "update monitoring Waiting for the platform").await;
+        // Two days, in five-minute steps of the clock: every due row is tried.
+        for _ in 0..(48 * 12) {
+            assert!(e.clock.advance(chrono::Duration::seconds(301)));
+            e.outbox.drain().await.unwrap();
+        }
+        let now = e.clock.now();
+        let streak = e.outbox.counters.degraded(Platform::Slack, now, Duration::from_secs(60)).expect("degraded");
+        assert!(now - streak.since > chrono::Duration::hours(47), "failing since the outage began");
+        let stats = e.store.outbox_stats().await.unwrap();
+        assert!(stats.pending >= 7, "everything still waits: {stats:?}");
+        assert_eq!(stats.failed, 0, "nothing was given up");
+        chat.down(None);
+        e.clock.advance(chrono::Duration::seconds(301));
+        e.outbox.drain().await.unwrap();
+        let posts = e.slack.posts(&ch);
+        let notes: Vec<&String> = posts.iter().filter(|p| p.starts_with("📝")).collect();
+        let want: Vec<String> = (1..=5).map(|n| format!("📝 Note from @UALICE: step {n}")).collect();
+        assert_eq!(notes, want.iter().collect::<Vec<_>>(), "in order, once each");
+        assert!(posts.last().unwrap().contains("Monitoring: Waiting for the platform"));
+        assert!(e.slack.posts(ANNOUNCE).last().unwrap().contains("Monitoring"), "stakeholders too");
+        assert_eq!(e.store.outbox_stats().await.unwrap().pending, 0);
+        assert_eq!(e.outbox.counters.get(Platform::Slack).failed, 0);
+        assert!(e.outbox.counters.failing(Platform::Slack).is_none(), "no longer failing");
+    }
+}
+
+on_both_backends! {
+    async fn a_hung_call_holds_back_its_own_lane_and_nothing_else(db: &TestDb) {
+        let chat = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE"]));
+        let e = Engine::start_patient(&db.url, chat.clone()).await;
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.run("UALICE", "CGENERAL", "declare SEV3 Search slow").await;
+        e.outbox.drain().await.unwrap();
+        let (one, two) = (e.channel_of(1).await, e.channel_of(2).await);
+        chat.hang_next_posts(1);
+        e.run("UALICE", &one, "note stuck behind a hung call").await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(e.outbox.clone().run(stopped));
+        crate::support::eventually("the first lane's post to hang", Duration::from_secs(5), || async {
+            e.store.outbox_stats().await.unwrap().pending == 1
+        })
+        .await;
+        e.run("UALICE", &two, "note in another incident").await;
+        let started = Instant::now();
+        crate::support::eventually("the other lane to deliver", Duration::from_secs(5), || async {
+            e.slack.posts(&two).iter().any(|p| p.contains("another incident"))
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(3), "not held back: {:?}", started.elapsed());
+        assert!(!e.slack.posts(&one).iter().any(|p| p.contains("hung call")), "the hung one still waits");
+        chat.release();
+        crate::support::eventually("the hung post to land", Duration::from_secs(5), || async {
+            e.slack.posts(&one).iter().any(|p| p.contains("hung call"))
+        })
+        .await;
+        stop.send(true).unwrap();
+        worker.await.unwrap();
+    }
 }

@@ -77,9 +77,18 @@ impl ChatApi for ConsoleChat {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
+    fn render(&self, message: &Message) -> Vec<String> {
+        vec![message.to_plain()]
+    }
+
+    async fn post_part(
+        &self,
+        channel: &str,
+        _message: &Message,
+        part: &str,
+    ) -> Result<String, ChatError> {
         self.open(channel)?;
-        let n = self.room.post(channel, BOT_NAME, &message.to_plain(), self.clock.now());
+        let n = self.room.post(channel, BOT_NAME, part, self.clock.now());
         Ok(n.to_string())
     }
 

@@ -363,14 +363,17 @@ impl ChatApi for DiscordChat {
         .map(drop)
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
-        let users = render::mentioned(message);
-        let mut first = None;
-        for part in render::posts(message) {
-            let id = self.post_content(channel, part, &users).await?;
-            first.get_or_insert(id);
-        }
-        first.ok_or_else(|| ChatError::Rejected("an empty message".into()))
+    fn render(&self, message: &Message) -> Vec<String> {
+        render::posts(message)
+    }
+
+    async fn post_part(
+        &self,
+        channel: &str,
+        message: &Message,
+        part: &str,
+    ) -> Result<String, ChatError> {
+        self.post_content(channel, part.to_string(), &render::mentioned(message)).await
     }
 
     async fn pin(&self, channel: &str, message_id: &str) -> Result<(), ChatError> {

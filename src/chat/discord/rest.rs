@@ -121,10 +121,12 @@ impl Rest {
                 req.multipart(form)
             }
         };
+        // reqwest's errors name the URL, and interaction and webhook URLs
+        // carry a token: leave it out.
         let resp = req
             .send()
             .await
-            .map_err(|e| CallError::Retry(ChatError::Unavailable(e.to_string())))?;
+            .map_err(|e| CallError::Retry(ChatError::Unavailable(e.without_url().to_string())))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -137,7 +139,7 @@ impl Rest {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| CallError::Retry(ChatError::Unavailable(e.to_string())))?;
+            .map_err(|e| CallError::Retry(ChatError::Unavailable(e.without_url().to_string())))?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
             return Ok(json);
@@ -149,13 +151,19 @@ impl Rest {
             let global = json.as_ref().is_some_and(|j| j["global"] == Value::Bool(true))
                 || header("x-ratelimit-global").is_some_and(|v| v.eq_ignore_ascii_case("true"));
             self.block(if global { GLOBAL } else { &bucket }, wait);
-            tracing::warn!(path, global, wait_ms = wait.as_millis() as u64, "Discord rate limit");
+            let route = redacted(path);
+            tracing::warn!(route, global, wait_ms = wait.as_millis() as u64, "Discord rate limit");
             return Err(CallError::Retry(ChatError::RateLimited(wait)));
+        }
+        if status.is_server_error() {
+            return Err(CallError::Retry(ChatError::Unavailable(format!(
+                "Discord answered {status}"
+            ))));
         }
         // A 401 is a token being rotated as often as a wrong one: keep the
         // rows and try again rather than drop them.
-        if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
-            return Err(CallError::Retry(ChatError::Unavailable(format!(
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(CallError::Retry(ChatError::Unauthorized(format!(
                 "Discord answered {status}"
             ))));
         }
@@ -184,6 +192,18 @@ impl Rest {
         let e = blocked.entry(bucket.to_string()).or_insert(until);
         *e = (*e).max(until);
     }
+}
+
+/// A path fit for logs: interaction and webhook tokens left out.
+fn redacted(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut previous = ("", "");
+    for seg in path.split('/') {
+        let token = matches!(previous.0, "interactions" | "webhooks") && !previous.1.is_empty();
+        out.push(if token { "***" } else { seg });
+        previous = (previous.1, seg);
+    }
+    out.join("/")
 }
 
 fn exempt_from_global(bucket: &str) -> bool {
@@ -219,6 +239,16 @@ fn bucket(method: &Method, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_left_out_of_logged_paths() {
+        assert_eq!(redacted("/interactions/12/s3cr3t/callback"), "/interactions/12/***/callback");
+        assert_eq!(
+            redacted("/webhooks/99/s3cr3t/messages/@original"),
+            "/webhooks/99/***/messages/@original"
+        );
+        assert_eq!(redacted("/channels/12/messages"), "/channels/12/messages");
+    }
 
     #[test]
     fn buckets_keep_the_major_parameter_and_fold_the_rest() {

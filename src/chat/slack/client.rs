@@ -132,7 +132,12 @@ impl SlackChat {
             .map_err(|e| ChatError::Rejected(format!("bad response_url: {e}")))?;
         let req =
             SlackApiPostWebhookMessageRequest::new(SlackMessageContent::new().with_text(text));
-        self.client.respond_to_event(&SlackResponseUrl::new(url), &req).await.map_err(classify)?;
+        self.client.respond_to_event(&SlackResponseUrl::new(url), &req).await.map_err(|e| {
+            match classify(e) {
+                ChatError::Rejected(r) => ChatError::Rejected(without_urls(&r)),
+                other => other,
+            }
+        })?;
         Ok(())
     }
 
@@ -161,6 +166,15 @@ pub fn classify(e: SlackClientError) -> ChatError {
             "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout" => {
                 ChatError::Unavailable(a.code)
             }
+            // A token revoked, rotated or short of a scope is fixed by an
+            // operator, not by dropping what waits.
+            "invalid_auth"
+            | "not_authed"
+            | "token_revoked"
+            | "token_expired"
+            | "account_inactive"
+            | "missing_scope"
+            | "not_allowed_token_type" => ChatError::Unauthorized(a.code),
             _ => ChatError::Rejected(a.code),
         },
         SlackClientError::HttpError(h) if h.status_code.as_u16() == 429 => {
@@ -169,9 +183,17 @@ pub fn classify(e: SlackClientError) -> ChatError {
         SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
             ChatError::Unavailable(format!("HTTP {}", h.status_code))
         }
+        SlackClientError::HttpError(h) if matches!(h.status_code.as_u16(), 401 | 403) => {
+            ChatError::Unauthorized(format!("HTTP {}", h.status_code))
+        }
         SlackClientError::HttpError(h) => ChatError::Rejected(format!("HTTP {}", h.status_code)),
-        other => ChatError::Unavailable(other.to_string()),
+        other => ChatError::Unavailable(without_urls(&other.to_string())),
     }
+}
+
+/// An error's text with every URL left out: a response_url carries a secret.
+fn without_urls(s: &str) -> String {
+    s.split(' ').map(|w| if w.contains("://") { "<url>" } else { w }).collect::<Vec<_>>().join(" ")
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -261,27 +283,24 @@ impl ChatApi for SlackChat {
         Ok(())
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
-        let s = self.client.open_session(&self.token);
-        let mut first = None;
-        for part in split(&mrkdwn(message), MAX_TEXT) {
-            while let Err(wait) = self.pace.reserve(channel) {
-                if first.is_none() {
-                    return Err(ChatError::Paced(wait));
-                }
-                // The rest of a long message follows its first part.
-                tokio::time::sleep(wait).await;
-            }
-            let content = SlackMessageContent::new().with_text(part);
-            let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
-                .with_unfurl_links(false)
-                .with_link_names(false);
-            let posted = s.chat_post_message(&req).await;
-            self.pace.finished(channel);
-            let posted = posted.map_err(classify)?;
-            first.get_or_insert(posted.ts.to_string());
-        }
-        Ok(first.unwrap_or_default())
+    fn render(&self, message: &Message) -> Vec<String> {
+        split(&mrkdwn(message), MAX_TEXT)
+    }
+
+    async fn post_part(
+        &self,
+        channel: &str,
+        _message: &Message,
+        part: &str,
+    ) -> Result<String, ChatError> {
+        self.pace.reserve(channel).map_err(ChatError::Paced)?;
+        let content = SlackMessageContent::new().with_text(part.to_string());
+        let req = SlackApiChatPostMessageRequest::new(channel.into(), content)
+            .with_unfurl_links(false)
+            .with_link_names(false);
+        let posted = self.client.open_session(&self.token).chat_post_message(&req).await;
+        self.pace.finished(channel);
+        Ok(posted.map_err(classify)?.ts.to_string())
     }
 
     async fn pin(&self, channel: &str, message_id: &str) -> Result<(), ChatError> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tocsin::config::{Config, DiscordConfig, DiscordInteractions, SlackConfig, TeamConfig};
 use tocsin::incident::{IncidentId, MessageKey, Platform, TimelineEntry};
+use tocsin::startup::Options;
 use tocsin::store::Store;
 
 use super::discord_api::DiscordApi;
@@ -41,7 +42,7 @@ pub fn public_key() -> String {
 
 impl Bot {
     pub async fn start(url: &str, interactions: DiscordInteractions, with_slack: bool) -> Self {
-        Self::start_with(url, interactions, with_slack, |_| {}).await
+        Self::start_with(url, interactions, with_slack, |_, _| {}).await
     }
 
     /// Like [`Bot::start`], with the configuration changed by `tweak` before it starts.
@@ -49,7 +50,7 @@ impl Bot {
         url: &str,
         interactions: DiscordInteractions,
         with_slack: bool,
-        tweak: impl FnOnce(&mut Config),
+        tweak: impl FnOnce(&mut Config, &mut Options),
     ) -> Self {
         let discord = DiscordApi::start(
             &[(GENERAL, "general"), (ANNOUNCE, "announce"), (STAKE, "stakeholders")],
@@ -89,8 +90,9 @@ impl Bot {
         } else {
             None
         };
-        tweak(&mut config);
-        let server = tocsin::startup::start(config).await.expect("server starts");
+        let mut options = Options::default();
+        tweak(&mut config, &mut options);
+        let server = tocsin::startup::start_with(config, options).await.expect("server starts");
         let store = tocsin::store::connect(url).await.unwrap();
         let bot = Self { server, discord, slack, store };
         if interactions == DiscordInteractions::Gateway {

@@ -24,8 +24,9 @@ pub struct Channel {
 pub struct MemoryChat {
     platform: Platform,
     state: Mutex<State>,
-    /// Posts that will never be answered, like a platform that accepts and stalls.
+    /// Posts that will not be answered until released, like a platform that accepts and stalls.
     hang: std::sync::atomic::AtomicU32,
+    release: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -33,6 +34,8 @@ struct State {
     channels: BTreeMap<String, Channel>,
     next: u64,
     failures: VecDeque<ChatError>,
+    /// Every call fails with this while it is set: an outage.
+    down: Option<ChatError>,
 }
 
 impl MemoryChat {
@@ -42,7 +45,12 @@ impl MemoryChat {
         for c in existing {
             s.channels.insert(c.to_string(), Channel { name: c.to_string(), ..Default::default() });
         }
-        Self { platform, state: Mutex::new(s), hang: std::sync::atomic::AtomicU32::new(0) }
+        Self {
+            platform,
+            state: Mutex::new(s),
+            hang: std::sync::atomic::AtomicU32::new(0),
+            release: tokio::sync::Notify::new(),
+        }
     }
 
     /// The next calls fail with these errors, in order.
@@ -50,9 +58,19 @@ impl MemoryChat {
         self.state.lock().unwrap().failures.extend(errors);
     }
 
-    /// The next `n` posts never get an answer.
+    /// The next `n` posts get no answer until [`MemoryChat::release`].
     pub fn hang_next_posts(&self, n: u32) {
         self.hang.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Hung posts go on.
+    pub fn release(&self) {
+        self.release.notify_waiters();
+    }
+
+    /// Every call fails with `error` from now on; `None` ends the outage.
+    pub fn down(&self, error: Option<ChatError>) {
+        self.state.lock().unwrap().down = error;
     }
 
     pub fn channel(&self, id: &str) -> Option<Channel> {
@@ -65,7 +83,7 @@ impl MemoryChat {
 
     fn call<T>(&self, f: impl FnOnce(&mut State) -> Result<T, ChatError>) -> Result<T, ChatError> {
         let mut s = self.state.lock().unwrap();
-        if let Some(e) = s.failures.pop_front() {
+        if let Some(e) = s.down.clone().or_else(|| s.failures.pop_front()) {
             return Err(e);
         }
         f(&mut s)
@@ -124,15 +142,24 @@ impl ChatApi for MemoryChat {
         })
     }
 
-    async fn post(&self, channel: &str, message: &Message) -> Result<String, ChatError> {
+    fn render(&self, message: &Message) -> Vec<String> {
+        vec![message.to_plain()]
+    }
+
+    async fn post_part(
+        &self,
+        channel: &str,
+        _message: &Message,
+        part: &str,
+    ) -> Result<String, ChatError> {
         use std::sync::atomic::Ordering;
         if self.hang.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
         {
-            std::future::pending::<()>().await;
+            self.release.notified().await;
         }
         self.call(|s| {
             let c = live(s, channel)?;
-            c.posts.push(message.to_plain());
+            c.posts.push(part.to_string());
             Ok(format!("{}", c.posts.len()))
         })
     }

@@ -23,6 +23,8 @@ pub struct Engine<C = MemoryChat> {
     /// The one platform's client (named for the usual one).
     pub slack: Arc<C>,
     pub platform: Platform,
+    /// The clock the engine and the outbox read; tests drive it.
+    pub clock: Arc<ManualClock>,
 }
 
 /// Retries fast, so outage tests finish quickly.
@@ -52,6 +54,22 @@ impl<C: ChatApi + 'static> Engine<C> {
     /// The engine with `chat` as its one platform, announcing in `announce`,
     /// with a team "payments" of `team`.
     pub async fn start_on(url: &str, announce: &str, chat: Arc<C>, team: &[&str]) -> Self {
+        Self::build(url, announce, chat, team, quick_retries()).await
+    }
+
+    /// The engine with `chat` as its Slack and the outbox's own retry policy:
+    /// backoff up to five minutes, for tests that drive the clock through long outages.
+    pub async fn start_patient(url: &str, chat: Arc<C>) -> Self {
+        Self::build(url, ANNOUNCE, chat, &["UDAVE", "UERIN"], RetryPolicy::default()).await
+    }
+
+    async fn build(
+        url: &str,
+        announce: &str,
+        chat: Arc<C>,
+        team: &[&str],
+        policy: RetryPolicy,
+    ) -> Self {
         let platform = chat.platform();
         let slack = chat;
         let mut config = Config::default();
@@ -71,11 +89,12 @@ impl<C: ChatApi + 'static> Engine<C> {
         config.teams = vec![team];
         let store = store::connect(url).await.expect("store");
         let clock = Arc::new(ManualClock::new());
+        let dyn_clock: Arc<dyn tocsin::clock::Clock> = clock.clone();
         let settings = PostmortemSettings { rules: config.rules(), template: None };
         let apis: Vec<Arc<dyn ChatApi>> = vec![slack.clone()];
-        let outbox = Outbox::new(store.clone(), apis, settings, quick_retries(), "test-worker");
-        let app = Arc::new(App::new(store.clone(), &config, &[platform], clock));
-        Self { app, outbox, store, slack, platform }
+        let outbox = Outbox::new(store.clone(), apis, settings, policy, "test-worker", dyn_clock);
+        let app = Arc::new(App::new(store.clone(), &config, &[platform], clock.clone()));
+        Self { app, outbox, store, slack, platform, clock }
     }
 
     pub async fn run(&self, user: &str, channel: &str, text: &str) -> Reply {

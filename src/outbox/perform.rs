@@ -1,0 +1,148 @@
+//! Performing one delivery through a platform's `ChatApi`: opening the
+//! incident's channel, inviting, topics, posts (resumed from the first part
+//! not yet sent), the postmortem upload and archiving.
+
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use super::api::{ChatApi, ChatError};
+use super::delivery::{Delivery, Dest};
+use super::links::resolve_channels;
+use super::worker::{Failure, Outbox};
+use crate::incident::{IncidentId, Platform};
+use crate::store::Claimed;
+
+/// How far a post split into several messages got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Progress {
+    /// Parts posted.
+    sent: usize,
+    /// The first part's id (the one a header pin goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first: Option<String>,
+}
+
+impl Outbox {
+    async fn channel(&self, incident: IncidentId, platform: Platform) -> Result<String, Failure> {
+        match self.store.channel(incident, platform).await? {
+            Some((id, _)) => Ok(id),
+            // Lanes are ordered: the channel's creation already ran, and was refused for good.
+            None => {
+                Err(ChatError::Rejected(format!("{incident} has no {platform} channel")).into())
+            }
+        }
+    }
+
+    pub(super) async fn perform(
+        &self,
+        api: &dyn ChatApi,
+        row: &Claimed,
+        d: &Delivery,
+    ) -> Result<(), Failure> {
+        let (platform, incident) = (api.platform(), row.incident);
+        match d {
+            Delivery::OpenChannel { name, private, topic } => {
+                if self.store.channel(incident, platform).await?.is_some() {
+                    return Ok(());
+                }
+                for n in 1..=20 {
+                    let candidate = if n == 1 { name.clone() } else { suffixed(name, n, platform) };
+                    match api.open_channel(&candidate, *private, topic).await {
+                        Ok(ch) => {
+                            self.store.set_channel(incident, platform, &ch.id, &ch.name).await?;
+                            return Ok(());
+                        }
+                        Err(ChatError::NameTaken) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(ChatError::Rejected(format!("no free channel name like {name}")).into())
+            }
+            Delivery::Invite { users } => {
+                let ch = self.channel(incident, platform).await?;
+                let users: Vec<_> =
+                    users.iter().filter(|u| u.platform == platform).cloned().collect();
+                if users.is_empty() {
+                    return Ok(());
+                }
+                Ok(api.invite(&ch, &users).await?)
+            }
+            Delivery::SetTopic { topic } => {
+                let ch = self.channel(incident, platform).await?;
+                Ok(api.set_topic(&ch, topic).await?)
+            }
+            Delivery::Post { to, message, pin } => {
+                let ch = match to {
+                    Dest::IncidentChannel => self.channel(incident, platform).await?,
+                    Dest::Channel(c) => c.clone(),
+                };
+                let message = resolve_channels(&*self.store, message, platform).await?;
+                let parts = api.render(&message);
+                let mut done: Progress = row
+                    .progress
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok())
+                    .unwrap_or_default();
+                for part in parts.iter().skip(done.sent) {
+                    let id = api.post_part(&ch, &message, part).await?;
+                    done.sent += 1;
+                    done.first.get_or_insert(id);
+                    if parts.len() > 1 {
+                        // A later part that fails must not post the earlier ones again.
+                        let json = serde_json::to_string(&done).expect("progress serializes");
+                        self.store.record_progress(row.id, &self.worker, &json).await?;
+                    }
+                }
+                if *pin && let Some(first) = &done.first {
+                    // The post is out; a failed pin must not make the retry post it twice.
+                    if let Err(e) = api.pin(&ch, first).await {
+                        warn!(error = %e, %incident, "could not pin the header message");
+                    }
+                }
+                Ok(())
+            }
+            Delivery::PublishPostmortem => {
+                let ch = self.channel(incident, platform).await?;
+                let Some(inc) = self.store.incident(incident).await? else {
+                    return Err(ChatError::Rejected(format!("{incident} does not exist")).into());
+                };
+                let timeline = self.store.timeline(incident).await?;
+                let pm = &self.postmortem;
+                let text = crate::postmortem::render(
+                    &inc.value,
+                    &timeline,
+                    &pm.rules,
+                    pm.template.as_deref(),
+                )
+                .map_err(|e| ChatError::Rejected(format!("postmortem template: {e}")))?;
+                let file = format!("{}-postmortem.md", incident.label());
+                let title = format!("Postmortem draft: {} — {}", incident, inc.value.title);
+                Ok(api.upload(&ch, &file, &title, &text).await?)
+            }
+            Delivery::Archive => {
+                let ch = self.channel(incident, platform).await?;
+                Ok(api.archive(&ch).await?)
+            }
+        }
+    }
+}
+
+/// `name-2`, `name-3`, ... within the platform's length limit.
+fn suffixed(name: &str, n: u32, platform: Platform) -> String {
+    let suffix = format!("-{n}");
+    let mut base = name.to_string();
+    base.truncate(platform.max_channel_name() - suffix.len());
+    format!("{}{suffix}", base.trim_end_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_name_gets_a_numbered_suffix_within_the_limit() {
+        assert_eq!(suffixed("inc-7-db", 2, Platform::Slack), "inc-7-db-2");
+        let long = "a".repeat(80);
+        assert_eq!(suffixed(&long, 12, Platform::Slack).len(), 80);
+    }
+}
