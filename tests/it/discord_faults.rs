@@ -98,3 +98,26 @@ on_both_backends! {
         assert_eq!(d.violations(), Vec::<String>::new());
     }
 }
+
+on_both_backends! {
+    async fn a_long_post_that_fails_halfway_resumes_without_repeating_its_first_part(db: &TestDb) {
+        let (e, d) = start(&db.url).await;
+        e.run(ALICE, GENERAL, "declare Checkout failing").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        let long: String = (0..100).map(|n| format!("line {n:02} {}\n", "x".repeat(50))).collect();
+        d.fail(POST, [Failure::Pass, Failure::Status(500), Failure::Pass, Failure::Status(503)]);
+        e.run(ALICE, &ch, &format!("note {long}")).await;
+        e.deliver_all().await;
+        let parts: Vec<String> =
+            d.contents(&ch).into_iter().filter(|t| t.contains(" xxxxx")).collect();
+        assert_eq!(parts.len(), 4, "four parts, each posted once: {parts:#?}");
+        assert!(parts[0].starts_with("📝 Note from") && parts[0].contains("line 00"));
+        assert!(parts[3].contains("line 99"));
+        for n in 0..100 {
+            let line = format!("line {n:02} ");
+            assert_eq!(parts.iter().filter(|p| p.contains(&line)).count(), 1, "{line} once");
+        }
+        assert_eq!(d.violations(), Vec::<String>::new());
+    }
+}

@@ -136,3 +136,24 @@ on_both_backends! {
         assert_eq!(e.outbox.counters.get(Platform::Slack).retried, 0);
     }
 }
+
+on_both_backends! {
+    async fn a_slack_channel_made_before_a_crash_is_adopted_not_made_twice(db: &TestDb) {
+        let (e, slack) = start(&db.url).await;
+        // Slack creates the channel, and the answer never reaches tocsin.
+        slack.fail("conversations.create", [Failure::AfterApplying(502)]);
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        assert_eq!(slack.channel(&ch).unwrap().name, "inc-1-checkout-failing", "the bot's own channel, adopted");
+        assert!(slack.channel_named("inc-1-checkout-failing-2").is_none(), "no twin");
+        assert_eq!(slack.calls("conversations.create"), 2);
+        assert!(slack.texts(&ch).iter().any(|t| t.contains("INC-1")), "the header went to it");
+        // A channel of that name that a person made is not taken over.
+        slack.make_channel("CPERSON", "inc-2-search-slow", "UALICE");
+        e.run("UALICE", "CGENERAL", "declare Search slow").await;
+        e.deliver_all().await;
+        assert_eq!(slack.channel(&e.channel_of(2).await).unwrap().name, "inc-2-search-slow-2");
+        assert_eq!(slack.violations(), Vec::<String>::new());
+    }
+}

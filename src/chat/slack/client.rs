@@ -22,6 +22,8 @@ pub struct SlackChat {
     client: SlackHyperClient,
     token: SlackApiToken,
     pace: Pace,
+    /// The bot's own user id (auth.test), asked once.
+    bot_user: tokio::sync::OnceCell<String>,
 }
 
 impl SlackChat {
@@ -31,7 +33,56 @@ impl SlackChat {
             client: SlackClient::new(connector(api_base_url)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
             pace: Pace::new(Duration::from_secs(1)),
+            bot_user: tokio::sync::OnceCell::new(),
         }
+    }
+
+    async fn bot_user(&self) -> Result<String, ChatError> {
+        self.bot_user
+            .get_or_try_init(|| async {
+                let me =
+                    self.client.open_session(&self.token).auth_test().await.map_err(classify)?;
+                Ok(me.user_id.to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// A channel of this name and privacy that the bot itself created: one
+    /// whose creation succeeded although tocsin never heard (a crash, a lost
+    /// answer, a database that would not record it).
+    async fn own_channel(
+        &self,
+        name: &str,
+        private: bool,
+    ) -> Result<Option<SlackChannelInfo>, ChatError> {
+        let me = self.bot_user().await?;
+        let s = self.client.open_session(&self.token);
+        let mut req = SlackApiConversationsListRequest::new()
+            .with_exclude_archived(true)
+            .with_limit(1000)
+            .with_types(vec![SlackConversationType::Public, SlackConversationType::Private]);
+        // A workspace has at most a few hundred thousand channels: bound the walk.
+        for _ in 0..200 {
+            let page = s.conversations_list(&req).await.map_err(classify)?;
+            let found = page.channels.into_iter().find(|c| {
+                c.name.as_deref() == Some(name)
+                    && c.creator.as_ref().is_some_and(|u| u.to_string() == me)
+                    && c.flags.is_private.unwrap_or(false) == private
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            match page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.value().is_empty())
+            {
+                Some(cursor) => req = req.with_cursor(cursor),
+                None => break,
+            }
+        }
+        Ok(None)
     }
 
     async fn invite_batch(&self, channel: &str, users: &[UserRef]) -> Result<(), SlackClientError> {
@@ -214,9 +265,19 @@ impl ChatApi for SlackChat {
     ) -> Result<OpenedChannel, ChatError> {
         let s = self.client.open_session(&self.token);
         let req = SlackApiConversationsCreateRequest::new(name.into()).with_is_private(private);
-        let created = s.conversations_create(&req).await.map_err(classify)?;
-        let id = created.channel.id.clone();
-        let name = created.channel.name.clone().unwrap_or_else(|| name.to_string());
+        let created = match s.conversations_create(&req).await.map_err(classify) {
+            Ok(created) => created.channel,
+            Err(ChatError::NameTaken) => match self.own_channel(name, private).await? {
+                Some(ours) => {
+                    tracing::info!(name, "adopting the bot's own Slack channel of that name");
+                    ours
+                }
+                None => return Err(ChatError::NameTaken),
+            },
+            Err(e) => return Err(e),
+        };
+        let id = created.id.clone();
+        let name = created.name.clone().unwrap_or_else(|| name.to_string());
         // The channel exists now: a failed topic or purpose must not make a retry create another.
         let topic = cut(topic, MAX_TOPIC);
         if let Err(e) = s

@@ -17,6 +17,9 @@ use serde_json::{Map, Value, json};
 
 /// Methods the 2020 spec predates; their docs are followed instead.
 /// Socket Mode (apps.connections.open) came in 2021.
+/// The bot's own user id in the double's workspace.
+pub const BOT_USER: &str = "UTOCSIN";
+
 const NEWER_THAN_SPEC: &[&str] =
     &["files.getUploadURLExternal", "files.completeUploadExternal", "apps.connections.open"];
 
@@ -28,12 +31,16 @@ pub enum Failure {
     RateLimited(u64),
     /// `{"ok": false, "error": code}`.
     Api(&'static str),
+    /// The call takes effect, then the answer is lost: this status comes back instead.
+    AfterApplying(u16),
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Channel {
     pub name: String,
     pub private: bool,
+    /// Who created it: the bot ("UTOCSIN") or, for channels that were there, nobody.
+    pub creator: String,
     pub topic: String,
     pub purpose: String,
     pub members: Vec<String>,
@@ -128,6 +135,12 @@ impl SlackApi {
 
     pub fn fail(&self, method: &str, failures: impl IntoIterator<Item = Failure>) {
         self.ws.lock().unwrap().failures.entry(method.into()).or_default().extend(failures);
+    }
+
+    /// A channel someone (not the bot) made.
+    pub fn make_channel(&self, id: &str, name: &str, creator: &str) {
+        let ch = Channel { name: name.into(), creator: creator.into(), ..Default::default() };
+        self.ws.lock().unwrap().channels.insert(id.into(), ch);
     }
 
     pub fn channel(&self, id: &str) -> Option<Channel> {
@@ -336,8 +349,18 @@ async fn api(
                     .into_response()
             }
             Failure::Api(code) => error(code),
+            Failure::AfterApplying(code) => {
+                drop(apply(&s, &mut ws, &method, &p));
+                StatusCode::from_u16(code).unwrap().into_response()
+            }
         };
     }
+    apply(&s, &mut ws, &method, &p)
+}
+
+/// Carries out a method on the workspace and answers as Slack does.
+fn apply(s: &Shared, ws: &mut Workspace, method: &str, p: &Map<String, Value>) -> Response {
+    let p = p.clone();
     ws.next += 1;
     let n = ws.next;
     let channel_id = str_param(&p, "channel").to_string();
@@ -352,7 +375,25 @@ async fn api(
         }
         times.push(now);
     }
-    match method.as_str() {
+    match method {
+        "auth.test" => ok(json!({
+            "url": "https://tocsin-test.slack.com/", "team": "Test", "user": "tocsin",
+            "team_id": "T1", "user_id": BOT_USER, "bot_id": "B1"
+        })),
+        "conversations.list" => {
+            let channels: Vec<Value> = ws
+                .channels
+                .iter()
+                .filter(|(_, c)| !c.archived || str_param(&p, "exclude_archived") != "true")
+                .map(|(id, c)| {
+                    json!({
+                        "id": id, "name": c.name, "is_channel": !c.private, "is_private": c.private,
+                        "is_archived": c.archived, "created": 1_700_000_000, "creator": c.creator,
+                    })
+                })
+                .collect();
+            ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
+        }
         "conversations.create" => {
             let name = str_param(&p, "name").to_string();
             if ws.channels.values().any(|c| c.name == name) {
@@ -360,8 +401,13 @@ async fn api(
             }
             let private = p.get("is_private").is_some_and(|v| v == &json!(true) || v == "true");
             let id = format!("C{n:08}");
-            ws.channels
-                .insert(id.clone(), Channel { name: name.clone(), private, ..Default::default() });
+            let ch = Channel {
+                name: name.clone(),
+                private,
+                creator: BOT_USER.into(),
+                ..Default::default()
+            };
+            ws.channels.insert(id.clone(), ch);
             ok(
                 json!({"channel": {"id": id, "name": name, "created": 1_700_000_000 + n, "is_private": private}}),
             )
@@ -378,7 +424,7 @@ async fn api(
             if ch.archived {
                 return error("is_archived");
             }
-            match method.as_str() {
+            match method {
                 "conversations.setTopic" => ch.topic = str_param(&p, "topic").into(),
                 "conversations.setPurpose" => ch.purpose = str_param(&p, "purpose").into(),
                 "pins.add" => ch.pins.push(str_param(&p, "timestamp").into()),

@@ -49,6 +49,8 @@ pub enum Failure {
     Api { status: u16, code: u64, message: &'static str },
     /// The request takes effect, then the answer is lost: a bare status comes back instead.
     StatusAfterApplying(u16),
+    /// This call goes through (to fail a later one).
+    Pass,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,6 +417,7 @@ impl World {
     fn serve_failure(&mut self, failure: Failure) -> Response {
         match failure {
             Failure::Status(code) | Failure::StatusAfterApplying(code) => bare(code),
+            Failure::Pass => unreachable!("a passing call is handled, not failed"),
             Failure::RateLimited { retry_after, global } => {
                 if global {
                     self.global_until = Some(Instant::now() + Duration::from_secs_f64(retry_after));

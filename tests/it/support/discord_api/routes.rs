@@ -62,7 +62,7 @@ pub(super) async fn rest(
         return limited;
     }
     match w.failures.get_mut(&key).and_then(VecDeque::pop_front) {
-        None => handle(&mut w, route, &params, payload, files),
+        None | Some(Failure::Pass) => handle(&mut w, route, &params, payload, files),
         Some(Failure::StatusAfterApplying(code)) => {
             drop(handle(&mut w, route, &params, payload, files));
             bare(code)
