@@ -9,7 +9,12 @@ use crate::store::StoreError;
 
 #[derive(Debug)]
 pub enum Failure {
-    User { message: String, usage: Option<String> },
+    User {
+        message: String,
+        usage: Option<String>,
+    },
+    /// The database is out of reach or busy for now.
+    Unavailable(StoreError),
     Internal(anyhow::Error),
 }
 
@@ -43,7 +48,7 @@ impl From<UsageError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure::Internal(e.into())
+        if e.is_transient() { Failure::Unavailable(e) } else { Failure::Internal(e.into()) }
     }
 }
 
@@ -83,6 +88,7 @@ impl Reply {
                 }
                 Self { message: m, outcome: Outcome::UserError }
             }
+            Failure::Unavailable(e) => Self::from_failure(Failure::Internal(e.into()), context),
             Failure::Internal(e) => {
                 let id = error_id();
                 tracing::error!(error_id = %id, context, error = ?e, "internal error");

@@ -28,6 +28,9 @@ use crate::store::{Commit, Store, StoreError};
 /// How many times a decision is made again after losing a race.
 const ATTEMPTS: usize = 30;
 
+/// How long a command keeps trying while the database is busy or out of reach.
+pub const COMMAND_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The console's announce channel.
 pub const CONSOLE_ANNOUNCE: &str = "announce";
 
@@ -152,7 +155,7 @@ impl App {
         };
         let usage = inv.spec.usage.clone();
         let name = inv.name();
-        let result = match handlers::run(self, ctx, inv).await {
+        let result = match self.patiently(ctx, inv).await {
             // The change is committed: a failed lookup of channel names must not
             // tell the person it failed (they would run it again).
             Ok(m) => Ok(crate::outbox::resolve_channels(&*self.store, &m, ctx.channel.platform)
@@ -166,6 +169,29 @@ impl App {
         match result {
             Ok(m) => Reply::done(m),
             Err(f) => Reply::from_failure(f.with_usage(&usage), name),
+        }
+    }
+
+    /// Runs a command, and runs it again while the database is busy or out
+    /// of reach, for up to [`COMMAND_PATIENCE`]: the person asked once, and
+    /// the surface answers "working on it" meanwhile. Only where a second
+    /// run cannot write twice: the platform's id for the command dedupes it,
+    /// or the database refused before writing anything.
+    async fn patiently(&self, ctx: &Ctx, inv: command::Invocation) -> Result<Message, Failure> {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            match handlers::run(self, ctx, inv.clone()).await {
+                Err(Failure::Unavailable(e))
+                    if started.elapsed() < COMMAND_PATIENCE
+                        && (ctx.event_id.is_some() || e.nothing_written()) =>
+                {
+                    tracing::warn!(error = %e, "the database is busy or out of reach; trying the command again");
+                    tokio::time::sleep(pause).await; // backoff while the database recovers
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                other => return other,
+            }
         }
     }
 

@@ -42,6 +42,39 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl StoreError {
+    /// The database could not be reached or was busy: trying again later
+    /// may work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Db(e) => match e {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                sqlx::Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    // SQLite busy or locked; PostgreSQL connection trouble,
+                    // shutdown, serialization failures and deadlocks.
+                    matches!(code.as_ref(), "5" | "6" | "517" | "261" | "57P01" | "40001" | "40P01")
+                        || code.starts_with("08")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Nothing was written: the database refused before any change (busy,
+    /// locked, no connection to be had). Trying again cannot write twice.
+    pub fn nothing_written(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::PoolTimedOut) => true,
+            StoreError::Db(sqlx::Error::Database(db)) => {
+                matches!(db.code().unwrap_or_default().as_ref(), "5" | "6" | "517" | "261")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A value with the version it was read at, for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {

@@ -400,3 +400,45 @@ async fn a_locked_sqlite_file_refuses_an_event_until_it_can_be_recorded() {
     assert_eq!(bot.event("EvLock", e, Some(1)).await, 200);
     assert!(bot.entry(&ch, &ts).await.is_some(), "recorded on Slack's retry");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declare_while_the_database_is_locked_is_answered_at_once_and_done_once() {
+    use sqlx::Connection;
+    let db = crate::support::db::TestDb::sqlite();
+    let bot = Bot::start(&db.url).await;
+    // Another process holds the write lock for six seconds.
+    let mut blocker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let url = bot.slack.response_url();
+    let more = [
+        ("response_url", url.as_str()),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ];
+    let body = crate::support::http::slack_command_form(
+        "UALICE",
+        "CGENERAL",
+        "declare SEV2 Disk full",
+        &more,
+    );
+    let started = std::time::Instant::now();
+    let (status, reply) =
+        bot.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{reply}");
+    assert!(took < Duration::from_secs(3), "answered within Slack's 3 seconds: {took:?}");
+    let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(v["text"], tocsin::chat::slack::endpoint::WORKING);
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(6) - started.elapsed()).await; // the lock's length, not a wait for tocsin
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    });
+    eventually("the result on the response_url", Duration::from_secs(30), || async {
+        bot.slack.responses().iter().any(|r| r.starts_with("Declared INC-1"))
+    })
+    .await;
+    release.await.unwrap();
+    // Slack delivers the same command again (same trigger_id): nothing twice.
+    let (status, _) = bot.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(bot.store.incidents(true).await.unwrap().len(), 1, "declared exactly once");
+}

@@ -49,6 +49,9 @@ pub fn routes(state: Arc<SlackState>) -> Router {
         .with_state(state)
 }
 
+/// Slack wants an answer within 3 seconds; past this, "working on it".
+const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
+
 /// Checks the signature before anything reads the body.
 fn check(slack: &SlackState, headers: &HeaderMap, body: &[u8]) -> Result<(), verify::VerifyError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -109,8 +112,9 @@ impl Handled {
 fn inbound(slack: &SlackState, request: Request) -> Result<Inbound, Handled> {
     let system = || UserRef::new(Platform::Slack, "slack");
     let (c, event) = match request {
-        Request::Command { user, channel, text } => {
-            return Ok(Inbound::command(ctx(user, &channel, None), text));
+        Request::Command { user, channel, text, trigger_id, .. } => {
+            let id = trigger_id.map(|t| format!("slack:command:{t}"));
+            return Ok(Inbound::command(ctx(user, &channel, id), text));
         }
         Request::UrlVerification { challenge } => return Err(Handled::Challenge(challenge)),
         Request::ReactionAdded { event_id, user, channel, ts, reaction }
@@ -130,8 +134,9 @@ fn inbound(slack: &SlackState, request: Request) -> Result<Inbound, Handled> {
                 Event::Unflag { key: key(&channel, &ts), via: FlagVia::Reaction },
             )
         }
-        Request::MessageChanged { event_id, channel, ts, text } => {
-            let event = Event::Edited { key: key(&channel, &ts), text, at: chrono::Utc::now() };
+        Request::MessageChanged { event_id, channel, ts, text, edited } => {
+            let at = edited.unwrap_or_else(chrono::Utc::now);
+            let event = Event::Edited { key: key(&channel, &ts), text, at };
             (ctx(system(), &channel, Some(event_id)), event)
         }
         Request::MessageDeleted { event_id, channel, ts } => {
@@ -148,18 +153,55 @@ pub async fn handle(slack: &SlackState, request: Request) -> Handled {
     if let Request::Shortcut(s) = request {
         return shortcut(slack, s).await;
     }
-    let command = matches!(request, Request::Command { .. });
-    match inbound(slack, request) {
-        Ok(event) => {
-            let reply = slack.app.handle(event).await;
-            if command {
-                Handled::Reply(reply.message)
-            } else {
-                Handled::recorded(reply.recorded())
-            }
-        }
-        Err(handled) => handled,
+    let response_url = match &request {
+        Request::Command { response_url, .. } => Some(response_url.clone()),
+        _ => None,
+    };
+    match (inbound(slack, request), response_url) {
+        (Ok(command), Some(url)) => Handled::Reply(answer_within(slack, command, url).await),
+        (Ok(event), None) => Handled::recorded(slack.app.handle(event).await.recorded()),
+        (Err(handled), _) => handled,
     }
+}
+
+/// What the person sees when a command outlasts Slack's 3 seconds.
+pub const WORKING: &str = "Working on it… the answer will follow here.";
+
+/// Runs a command; answers with its result when it is done within
+/// [`ANSWER_WITHIN`], otherwise "working on it" now and the result through
+/// the response_url when it is done (Slack drops an answer after 3 s).
+async fn answer_within(slack: &SlackState, command: Inbound, url: Option<String>) -> Message {
+    let app = slack.app.clone();
+    let mut work = tokio::spawn(async move { app.handle(command).await });
+    match tokio::time::timeout(ANSWER_WITHIN, &mut work).await {
+        Ok(done) => done.map(|r| r.message).unwrap_or_else(|e| crashed(&e)),
+        Err(_) => {
+            let chat = slack.chat.clone();
+            tokio::spawn(async move {
+                let reply = work.await.map(|r| r.message).unwrap_or_else(|e| crashed(&e));
+                let Some(url) = url else {
+                    warn!("a slow command has no response_url to answer on");
+                    return;
+                };
+                // A response_url takes five answers within 30 minutes: try a few times.
+                let mut pause = Duration::from_millis(500);
+                for _ in 0..4 {
+                    match chat.respond(&url, mrkdwn(&reply)).await {
+                        Ok(()) => return,
+                        Err(e) => warn!(error = %e, "could not answer on the response_url"),
+                    }
+                    tokio::time::sleep(pause).await; // backoff between answers
+                    pause *= 4;
+                }
+            });
+            Message::new().plain(WORKING)
+        }
+    }
+}
+
+fn crashed(e: &tokio::task::JoinError) -> Message {
+    tracing::error!(error = %e, "a Slack command handler crashed");
+    Message::new().plain("Sorry, something went wrong on tocsin's side; it has been logged.")
 }
 
 /// The "Add to timeline" shortcut: the message comes with it; its link is

@@ -29,6 +29,11 @@ pub enum Request {
         user: UserRef,
         channel: String,
         text: String,
+        /// Slack's id for this use of the command: a second delivery of it
+        /// changes nothing twice.
+        trigger_id: Option<String>,
+        /// Where to answer when the work outlasts Slack's 3 seconds.
+        response_url: Option<String>,
     },
     UrlVerification {
         challenge: String,
@@ -54,6 +59,9 @@ pub enum Request {
         channel: String,
         ts: String,
         text: String,
+        /// When the edit was made (`message.edited.ts`), so that a retried
+        /// older edit cannot overwrite a newer one.
+        edited: Option<DateTime<Utc>>,
     },
     MessageDeleted {
         event_id: String,
@@ -94,10 +102,13 @@ pub fn parse_command(body: &[u8]) -> Result<Request, String> {
     let user_id = need("user_id")?;
     let mut user = UserRef::new(Platform::Slack, user_id);
     user.name = field(&f, "user_name").filter(|n| !n.is_empty()).map(str::to_string);
+    let optional = |k: &str| field(&f, k).filter(|v| !v.is_empty()).map(str::to_string);
     Ok(Request::Command {
         user,
         channel: need("channel_id")?,
         text: unescape(field(&f, "text").unwrap_or("")),
+        trigger_id: optional("trigger_id"),
+        response_url: optional("response_url"),
     })
 }
 
@@ -179,6 +190,9 @@ pub fn event_json(v: &Value) -> Result<Request, String> {
                     channel: get(&["channel"], "channel")?,
                     ts: get(&["message", "ts"], "message ts")?,
                     text: unescape(&s(e, &["message", "text"]).unwrap_or_default()),
+                    edited: s(e, &["message", "edited", "ts"])
+                        .or_else(|| s(e, &["event_ts"]))
+                        .and_then(|t| ts_time(&t)),
                 }),
                 (Some("message"), Some("message_deleted")) => Ok(Request::MessageDeleted {
                     event_id,
@@ -213,7 +227,9 @@ mod tests {
             Request::Command {
                 user: UserRef::named(Platform::Slack, "U7", "alice"),
                 channel: "C42".into(),
-                text: "declare SEV2 Checkout <!channel>".into()
+                text: "declare SEV2 Checkout <!channel>".into(),
+                trigger_id: None,
+                response_url: None,
             }
         );
         assert_eq!(parse_command(b"text=list").unwrap_err(), "the command has no user_id");
@@ -232,14 +248,15 @@ mod tests {
                 reaction: "pushpin".into()
             }
         );
-        let changed = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"new"}}}"#;
+        let changed = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"new","edited":{"user":"U1","ts":"1700000060.000100"}}}}"#;
         assert_eq!(
             parse_event(changed).unwrap(),
             Request::MessageChanged {
                 event_id: "Ev2".into(),
                 channel: "C1".into(),
                 ts: "1.2".into(),
-                text: "new".into()
+                text: "new".into(),
+                edited: ts_time("1700000060.000100"),
             }
         );
         let deleted = br#"{"type":"event_callback","event_id":"Ev3","event":{"type":"message","subtype":"message_deleted","channel":"C1","deleted_ts":"1.2"}}"#;

@@ -89,7 +89,10 @@ async fn on_command(
     let request = Request::Command {
         user: UserRef::new(Platform::Slack, event.user_id.to_string()),
         channel: event.channel_id.to_string(),
-        text: event.text.unwrap_or_default(),
+        // Decoded as over HTTP: the record keeps what the person typed.
+        text: events::unescape(&event.text.unwrap_or_default()),
+        trigger_id: Some(event.trigger_id.to_string()),
+        response_url: Some(event.response_url.0.to_string()),
     };
     let text = match dispatch(&states, request).await? {
         Handled::Reply(m) => mrkdwn(&m),

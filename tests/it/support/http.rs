@@ -58,6 +58,11 @@ pub fn slack_signed(secret: &str, body: &str, ctype: &str) -> Vec<(&'static str,
 
 /// The form Slack posts for `/incident <text>` typed by `user` in `channel`.
 pub fn slack_command_body(user: &str, channel: &str, text: &str) -> String {
+    slack_command_form(user, channel, text, &[])
+}
+
+/// The same, with more fields (`response_url`, `trigger_id`).
+pub fn slack_command_form(user: &str, channel: &str, text: &str, more: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("command", "/incident"),
@@ -67,5 +72,6 @@ pub fn slack_command_body(user: &str, channel: &str, text: &str) -> String {
             ("text", text),
             ("team_id", "T1"),
         ])
+        .extend_pairs(more.iter().copied())
         .finish()
 }
