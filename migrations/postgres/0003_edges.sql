@@ -22,3 +22,9 @@ CREATE TABLE outbox_totals (
 );
 INSERT INTO outbox_totals (outcome, n)
     SELECT outcome, COUNT(*) FROM outbox WHERE outcome IS NOT NULL GROUP BY outcome;
+
+-- A deleted message's entry keeps who, when and that it was deleted; what
+-- it said, its files and its link go with it.
+UPDATE timeline_entries
+SET body = ((body::jsonb - 'link') || '{"text": "", "files": []}'::jsonb)::text
+WHERE state = 'deleted';

@@ -276,7 +276,10 @@ fn edits_and_deletions_of_flagged_messages_are_mirrored_and_nothing_is_removed()
     );
     let deleted = timeline::delete(Some(&edited), t(8)).unwrap();
     assert_eq!(deleted.state, EntryState::Deleted);
-    assert_eq!(deleted.text, "db is very slow", "the text is kept");
+    assert_eq!(deleted.author, edited.author, "who said it is kept");
+    assert_eq!(deleted.at, edited.at, "and when");
+    assert_eq!(deleted.text, "", "what it said goes with the message");
+    assert!(deleted.files.is_empty() && deleted.link.is_none());
     assert_eq!(timeline::delete(Some(&deleted), t(9)), None);
 }
 

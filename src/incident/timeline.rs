@@ -250,7 +250,9 @@ pub fn edit(
     Some(next)
 }
 
-/// Mirrors the deletion of a flagged message: marked, never removed.
+/// Mirrors the deletion of a flagged message: the entry stays, keeping who
+/// said it, when, and that it was deleted; what it said and its files go
+/// with the message (a pasted password must not outlive its deletion).
 pub fn delete(existing: Option<&TimelineEntry>, at: DateTime<Utc>) -> Option<TimelineEntry> {
     let entry = existing?;
     if entry.state == EntryState::Deleted {
@@ -259,5 +261,8 @@ pub fn delete(existing: Option<&TimelineEntry>, at: DateTime<Utc>) -> Option<Tim
     let mut next = entry.clone();
     next.state = EntryState::Deleted;
     next.deleted_at = Some(at);
+    next.text.clear();
+    next.files.clear();
+    next.link = None;
     Some(next)
 }

@@ -301,7 +301,10 @@ fn kind_label(kind: EntryKind) -> &'static str {
 fn what(out: &mut String, e: &TimelineEntry) {
     let start = out.len();
     if e.state == EntryState::Deleted {
-        out.push_str("*(message deleted)* ");
+        out.push_str("*(message deleted)*");
+        if !e.text.is_empty() {
+            out.push(' ');
+        }
     }
     cell(out, &e.text);
     if e.edited_at.is_some() {

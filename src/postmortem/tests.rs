@@ -154,13 +154,14 @@ fn an_edited_message_shows_its_latest_text_marked_edited() {
 }
 
 #[test]
-fn a_deleted_message_keeps_its_last_text_and_is_marked_deleted() {
+fn a_deleted_message_is_marked_deleted_and_what_it_said_is_gone() {
     let mut r = Record::declared();
     let first = r.flagged(&message("m1", "restarting the primary", t(3)));
     let deleted = timeline::delete(Some(&first), t(8)).unwrap();
     r.entries.push(deleted);
     let md = r.render(None);
-    assert!(md.contains("| message | *(message deleted)* restarting the primary |"), "{md}");
+    assert!(md.contains("| 14:03:00 | @dave | message | *(message deleted)* |"), "{md}");
+    assert!(!md.contains("restarting the primary"), "{md}");
 }
 
 #[test]

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use tocsin::clock::Clock;
 use tocsin::config::DiscordInteractions;
-use tocsin::incident::Platform;
+use tocsin::incident::{FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
 use tocsin::outbox::ChatError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::bot::Bot;
 use crate::support::chat::MemoryChat;
 use crate::support::db::{TestDb, on_both_backends};
-use crate::support::engine::{ANNOUNCE, Engine};
+use crate::support::engine::{ANNOUNCE, Engine, ctx};
 
 on_both_backends! {
     async fn a_mistyped_private_switch_never_declares_a_public_incident(db: &TestDb) {
@@ -185,5 +185,42 @@ on_both_backends! {
         .await;
         stop.send(true).unwrap();
         worker.await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn a_deleted_flagged_message_leaves_no_text_in_the_timeline_the_postmortem_or_the_audit_log(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        let pasted = FlaggedMessage {
+            key: MessageKey { platform: Platform::Slack, channel: ch.clone(), message: "1700000000.000100".into() },
+            author: UserRef::new(Platform::Slack, "UBOB"),
+            text: "db password is hunter2-correct-horse".into(),
+            at: Utc::now(),
+            link: Some("https://example.slack.com/archives/x/p1".into()),
+            files: vec!["https://files.example/secret.txt".into()],
+        };
+        e.flag(&ctx("UCAROL", &ch), pasted.clone(), FlagVia::Reaction).await;
+        e.run("UALICE", &ch, "note rotate the leaked credential").await;
+        e.message_deleted(&ctx("UBOB", &ch), &pasted.key, Utc::now()).await;
+        let shown = e.run("UALICE", &ch, "timeline").await.message.to_plain();
+        assert!(shown.contains("(message deleted)"), "{shown}");
+        e.run("UALICE", &ch, "resolve").await;
+        e.run("UALICE", &ch, "postmortem").await;
+        e.deliver_all().await;
+        let draft = &e.slack.channel(&ch).unwrap().files[0].1;
+        let audit = e.store.audit_log(None, 100).await.unwrap();
+        let audit_text = format!("{audit:?}");
+        let entry = e.store.entry(&pasted.key).await.unwrap().unwrap().value;
+        for (place, text) in [("timeline", shown.as_str()), ("postmortem", draft), ("audit log", &audit_text)] {
+            assert!(!text.contains("hunter2"), "{place} keeps the deleted text: {text}");
+            assert!(!text.contains("secret.txt"), "{place} keeps the deleted file: {text}");
+        }
+        assert!(!audit_text.contains("rotate the leaked"), "the audit log holds no message text: {audit_text}");
+        assert!(audit_text.contains("message slack:"), "it holds ids and kinds: {audit_text}");
+        assert_eq!((entry.text.as_str(), entry.files.len()), ("", 0));
+        assert_eq!(entry.author, UserRef::new(Platform::Slack, "UBOB"), "who said it is kept");
     }
 }

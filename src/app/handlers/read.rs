@@ -31,15 +31,12 @@ pub(super) async fn timeline(app: &App, inc: Option<Incident>) -> Result<Message
     }
     m = m.plain("):");
     for e in entries.iter().skip(entries.len().saturating_sub(SHOWN)) {
-        m = m
-            .line()
-            .plain(format!("{} ", e.at.format("%H:%M")))
-            .user(&e.author)
-            .plain(": ")
-            .text(&e.text);
-        if e.state == EntryState::Deleted {
-            m = m.plain(" (message deleted)");
-        }
+        m = m.line().plain(format!("{} ", e.at.format("%H:%M"))).user(&e.author).plain(": ");
+        m = if e.state == EntryState::Deleted {
+            m.plain("(message deleted)")
+        } else {
+            m.text(&e.text)
+        };
     }
     Ok(m)
 }
