@@ -166,7 +166,8 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
     let addr = listener.local_addr().map_err(anyhow::Error::from)?;
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
-    tokio::spawn(purge_periodically(store.clone(), stop_rx.clone()));
+    let retention = chrono::Duration::days(i64::from(config.database.retention_days));
+    tokio::spawn(purge_periodically(store.clone(), retention, stop_rx.clone()));
 
     let mut surfaces = Vec::new();
     let mut metrics: Vec<Metrics> = Vec::new();
@@ -254,9 +255,15 @@ async fn shutdown_signal() {
     }
 }
 
-/// Purges incident records past their grace period, every ten minutes.
-async fn purge_periodically(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+/// Every ten minutes: purges incident records past their grace period, and
+/// prunes delivered outbox rows and inbox rows older than `retention`.
+async fn purge_periodically(
+    store: Arc<dyn Store>,
+    retention: chrono::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
+        prune(&*store, chrono::Utc::now() - retention).await;
         match store.purge_due(chrono::Utc::now(), "tocsin").await {
             Ok(ids) if !ids.is_empty() => {
                 let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
@@ -269,6 +276,31 @@ async fn purge_periodically(store: Arc<dyn Store>, mut stop: watch::Receiver<boo
             _ = tokio::time::sleep(Duration::from_secs(600)) => {} // the purge interval
             _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
         }
+    }
+}
+
+/// Prunes in small batches, so that commands are never held up for long.
+pub async fn prune(store: &dyn Store, before: chrono::DateTime<chrono::Utc>) {
+    const BATCH: i64 = 1_000;
+    let (mut outbox, mut inbox) = (0, 0);
+    loop {
+        match store.prune(before, BATCH).await {
+            Ok((o, i)) => {
+                outbox += o;
+                inbox += i;
+                if o < BATCH as u64 && i < BATCH as u64 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning old rows failed; will try again");
+                break;
+            }
+        }
+    }
+    if outbox + inbox > 0 {
+        info!(outbox, inbox, "pruned delivered rows and remembered events past their retention");
     }
 }
 

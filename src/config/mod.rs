@@ -21,6 +21,7 @@ pub const DEFAULT_FILE: &str = "bot.toml";
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 const DEFAULT_HEADER_TIMEOUT: u32 = 10;
 const DEFAULT_MAX_CONNECTIONS: u32 = 4096;
+const DEFAULT_RETENTION_DAYS: u32 = 30;
 const DEFAULT_DATABASE_URL: &str = "sqlite://tocsin.db";
 const DEFAULT_SLACK_API: &str = "https://slack.com/api";
 const DEFAULT_SLACK_REACTION: &str = "pushpin";
@@ -111,6 +112,9 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// `sqlite:...`, `postgres://...` or `postgresql://...`.
     pub url: String,
+    /// Delivered outbox rows and remembered platform event ids older than
+    /// this many days are pruned.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,7 +249,10 @@ impl ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: DEFAULT_DATABASE_URL.to_owned() }
+        DatabaseConfig {
+            url: DEFAULT_DATABASE_URL.to_owned(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+        }
     }
 }
 

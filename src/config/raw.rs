@@ -38,6 +38,7 @@ pub(super) struct Server {
 #[serde(deny_unknown_fields)]
 pub(super) struct Database {
     pub url: Option<String>,
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Deserialize)]

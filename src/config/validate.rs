@@ -125,7 +125,14 @@ fn database(cx: &Cx<'_>, d: raw::Database) -> Result<DatabaseConfig, ConfigError
     if path.is_empty() {
         return Err(cx.err("database.url", "names no database (e.g. \"sqlite://tocsin.db\")"));
     }
-    Ok(DatabaseConfig { url })
+    let retention_days = d.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+    if retention_days == 0 {
+        return Err(cx.err(
+            "database.retention_days",
+            "must be at least 1: platforms redeliver events for hours, and the inbox must remember them",
+        ));
+    }
+    Ok(DatabaseConfig { url, retention_days })
 }
 
 fn slack(cx: &Cx<'_>, s: raw::Slack) -> Result<SlackConfig, ConfigError> {

@@ -273,3 +273,34 @@ on_both_backends! {
         assert!(s.claim("none", now, lease, 10, &[]).await.unwrap().is_empty());
     }
 }
+
+on_both_backends! {
+    async fn delivered_rows_and_remembered_events_past_their_retention_are_pruned_and_nothing_else(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let a = with_incident(&*s).await;
+        let old = Utc::now() - Duration::days(40);
+        let recent = Utc::now() - Duration::days(1);
+        for (n, at) in [(1, old), (2, old), (3, recent)] {
+            let commit = Commit {
+                event_id: Some(format!("Ev{n}")),
+                outbox: vec![item(a.id.0, Platform::Slack, n)],
+                at: Some(at),
+                ..Default::default()
+            };
+            s.commit(commit).await.unwrap();
+        }
+        // The first old row was delivered long ago; the second still waits.
+        let lease = old + Duration::seconds(60);
+        let head = s.claim("w", old, lease, 10, &[Platform::Slack]).await.unwrap();
+        s.finish(head[0].id, "w", old, None).await.unwrap();
+        let before = Utc::now() - Duration::days(30);
+        let (outbox, inbox) = s.prune(before, 1_000).await.unwrap();
+        assert_eq!((outbox, inbox), (1, 2), "the old delivered row and the two old event ids");
+        let stats = s.outbox_stats().await.unwrap();
+        assert_eq!(stats.pending, 2, "a row still waiting is never pruned, however old");
+        assert_eq!(stats.delivered, 1, "the count of deliveries survives the pruning");
+        assert!(s.seen_event("Ev3").await.unwrap(), "recent event ids are remembered");
+        assert!(!s.seen_event("Ev1").await.unwrap());
+        assert_eq!(s.prune(before, 1_000).await.unwrap(), (0, 0));
+    }
+}
