@@ -64,15 +64,36 @@ pub(super) fn user_cell(out: &mut String, u: &UserRef) {
     cell(out, u.display());
 }
 
+/// One character of chat text, made inert: no HTML (`<`, `>`, `&`), and no
+/// link or image (`[…](…)`, `![…](…)`, `<url>`) where a wiki renders the
+/// draft; backslashes are doubled so none of this can be undone by the text.
+fn inert(out: &mut String, c: char) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '[' => out.push_str("\\["),
+        ']' => out.push_str("\\]"),
+        '\\' => out.push_str("\\\\"),
+        c => out.push(c),
+    }
+}
+
+fn inert_str(out: &mut String, text: &str) {
+    for c in text.chars() {
+        inert(out, c);
+    }
+}
+
 /// Text on one line: line breaks become spaces.
 pub(super) fn one_line(out: &mut String, text: &str) {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     if let Some(first) = lines.next() {
-        out.push_str(first);
+        inert_str(out, first);
     }
     for l in lines {
         out.push(' ');
-        out.push_str(l);
+        inert_str(out, l);
     }
 }
 
@@ -85,23 +106,17 @@ pub(super) fn list_body(out: &mut String, text: &str, indent: usize) {
                 out.extend(std::iter::repeat_n(' ', indent));
             }
         }
-        out.push_str(l.trim_end());
+        inert_str(out, l.trim_end());
     }
 }
 
-/// Text inside a Markdown table cell: every `|` is escaped (also after the user's own
-/// backslashes) and line breaks become `<br>`, so no text can add a column or end the row.
+/// Text inside a Markdown table cell: inert as everywhere, every `|` escaped
+/// and line breaks made `<br>`, so no text can add a column or end the row.
 pub(super) fn cell(out: &mut String, text: &str) {
-    let mut backslashes = 0usize;
     let mut chars = text.trim().chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '|' => {
-                if backslashes % 2 == 1 {
-                    out.push('\\');
-                }
-                out.push_str("\\|");
-            }
+            '|' => out.push_str("\\|"),
             '\r' => {
                 if chars.peek() == Some(&'\n') {
                     chars.next();
@@ -109,22 +124,14 @@ pub(super) fn cell(out: &mut String, text: &str) {
                 out.push_str("<br>");
             }
             '\n' => out.push_str("<br>"),
-            _ => out.push(c),
+            c => inert(out, c),
         }
-        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
     }
 }
 
-/// Link text inside a table cell: as [`cell`], with brackets escaped.
+/// Link text inside a table cell.
 pub(super) fn link_text(out: &mut String, text: &str) {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '[' | ']') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    cell(out, &escaped);
+    cell(out, text);
 }
 
 /// A link destination that cannot end the link or a table cell early.

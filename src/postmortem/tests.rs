@@ -415,3 +415,21 @@ fn ten_thousand_entries_render() {
     assert_eq!(md.matches("| entry ").count(), 10_000);
     assert_eq!(timeline_rows(&md).len(), 10_000 + 7);
 }
+
+#[test]
+fn chat_text_cannot_put_html_images_or_links_into_the_draft() {
+    let mut r = Record::declared();
+    let evil = "<img src=x onerror=alert(1)> ![pic](https://evil.example/x.png) \
+                [click](https://evil.example) <https://evil.example> \\[again](https://evil.example) & done";
+    let entry = r.flagged(&message("m1", evil, t(3)));
+    r.entries.push(entry);
+    r = r.at(5, "alice", Change::Update { status: Status::Identified, message: evil.into() });
+    r = r.at(6, "alice", Change::FollowUp { text: evil.into(), owner: None });
+    let md = r.render(None);
+    for bad in ["<img", "![pic](", "[click](", "<https://", "[again]("] {
+        assert!(!md.contains(bad), "{bad} survived: {md}");
+    }
+    assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "{md}");
+    assert!(md.contains("!\\[pic\\](https://evil.example/x.png)"), "{md}");
+    assert!(md.contains("&amp; done"), "{md}");
+}

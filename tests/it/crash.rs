@@ -166,7 +166,9 @@ async fn a_kill_9_mid_burst_loses_no_acknowledged_command_or_flag() {
         }
     }
     let s2 = store.clone();
-    eventually("the outbox to drain after the restart", Duration::from_secs(60), || {
+    // A row in flight at the kill stays leased to the dead process for the
+    // lease (a minute) before the new one takes it; then 1 post/s per channel.
+    eventually("the outbox to drain after the restart", Duration::from_secs(150), || {
         let s = s2.clone();
         async move { s.outbox_stats().await.unwrap().pending == 0 }
     })
