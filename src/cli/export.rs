@@ -1,5 +1,6 @@
 //! `tocsin export INC-7 --format markdown|json`, `tocsin export --all` (every
-//! incident and subscription as JSON lines: a backup) and `tocsin import`.
+//! incident, subscription and audit line as JSON lines: a backup) and
+//! `tocsin import` (all of it in one transaction).
 
 use std::io::{BufRead, Write as _};
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{CliError, CliResult, open_store};
 use crate::config::Config;
 use crate::incident::{Incident, IncidentId, Platform, Subscription, TimelineEntry};
-use crate::store::{Commit, Store, SubscriptionChange, Write};
+use crate::store::{Audit, BackedUp, Backup, Store, StoreError};
 
 #[derive(Serialize, Deserialize)]
 struct ChannelOut {
@@ -33,7 +34,14 @@ struct Record {
 #[serde(untagged)]
 enum Line {
     Incident(Box<Record>),
-    Subscription { subscription: Subscription },
+    Subscription {
+        subscription: Subscription,
+    },
+    /// The audit log comes along, so that purged incidents' numbers are
+    /// never given out again.
+    Audit {
+        audit: Audit,
+    },
 }
 
 fn parse_id(incident: &str) -> Result<IncidentId, CliError> {
@@ -104,15 +112,25 @@ pub async fn export_all(config: Config) -> CliResult {
         )?;
         out.write_all(b"\n")?;
     }
+    let audit = store.audit_log(None, i64::MAX).await?;
+    for line in audit.iter().rev() {
+        serde_json::to_writer(&mut out, &Line::Audit { audit: line.clone() })?;
+        out.write_all(b"\n")?;
+    }
     out.flush()?;
-    eprintln!("exported {n} incidents and {} subscriptions", subs.len());
+    eprintln!(
+        "exported {n} incidents, {} subscriptions and {} audit lines",
+        subs.len(),
+        audit.len()
+    );
     Ok(())
 }
 
 /// Reads a backup into an empty database. Every line is read and checked
-/// before anything is written, so a bad file changes nothing.
+/// before anything is written, and everything is written in one
+/// transaction, so a bad file or a failure halfway changes nothing.
 pub async fn import(config: Config, input: impl BufRead) -> CliResult {
-    let mut lines = Vec::new();
+    let mut backup = Backup::default();
     for (n, line) in input.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -121,63 +139,35 @@ pub async fn import(config: Config, input: impl BufRead) -> CliResult {
         let parsed: Line = serde_json::from_str(&line).map_err(|e| {
             CliError::usage(format!("line {}: not a tocsin export line: {e}", n + 1))
         })?;
-        lines.push(parsed);
+        match parsed {
+            Line::Incident(rec) => backup.incidents.push(BackedUp {
+                incident: rec.incident,
+                channels: rec.channels.into_iter().map(|c| (c.platform, c.id, c.name)).collect(),
+                timeline: rec.timeline,
+                delete_after: rec.delete_after,
+            }),
+            Line::Subscription { subscription } => backup.subscriptions.push(subscription),
+            Line::Audit { audit } => backup.audit.push(audit),
+        }
     }
     let store = open_store(&config).await?;
-    if store.next_incident_id().await? != IncidentId(1) || !store.subscriptions().await?.is_empty()
-    {
-        return Err(CliError::usage(
-            "import needs an empty database; this one already has incidents or subscriptions"
-                .to_string(),
-        ));
-    }
-    let (mut incidents, mut entries, mut subs) = (0, 0, 0);
-    let total = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        match line {
-            Line::Incident(rec) => {
-                let id = rec.incident.id;
-                let delete_after = rec.delete_after;
-                entries += rec.timeline.len();
-                let commit = Commit {
-                    incident: Some(Write::Insert(rec.incident)),
-                    entries: rec.timeline.into_iter().map(Write::Insert).collect(),
-                    ..Commit::default()
-                };
-                store.commit(commit).await?;
-                for c in rec.channels {
-                    store.set_channel(id, c.platform, &c.id, &c.name).await?;
-                }
-                if let Some(at) = delete_after {
-                    let audit = crate::store::Audit {
-                        at: chrono::Utc::now(),
-                        actor: "cli:import".into(),
-                        action: "delete".into(),
-                        incident: Some(id),
-                        detail: format!(
-                            "marked for deletion in the backup; purged after {}",
-                            at.to_rfc3339()
-                        ),
-                    };
-                    store.mark_deleted(id, at, audit).await?;
-                }
-                incidents += 1;
-            }
-            Line::Subscription { subscription } => {
-                let commit = Commit {
-                    subscriptions: vec![SubscriptionChange::Add(subscription)],
-                    ..Commit::default()
-                };
-                store.commit(commit).await?;
-                subs += 1;
-            }
-        }
-        if (i + 1) % 500 == 0 {
-            eprintln!("  {}/{total} lines", i + 1);
-        }
-    }
+    let entries: usize = backup.incidents.iter().map(|i| i.timeline.len()).sum();
     eprintln!(
-        "imported {incidents} incidents ({entries} timeline entries) and {subs} subscriptions"
+        "importing {} incidents ({entries} timeline entries), {} subscriptions and {} audit lines",
+        backup.incidents.len(),
+        backup.subscriptions.len(),
+        backup.audit.len()
     );
+    match store.import(&backup).await {
+        Ok(()) => {}
+        Err(StoreError::NotEmpty) => {
+            return Err(CliError::usage(
+                "import needs an empty database; this one already has incidents, subscriptions or an audit log"
+                    .to_string(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    eprintln!("imported");
     Ok(())
 }

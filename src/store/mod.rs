@@ -18,7 +18,7 @@ use crate::incident::{
 
 pub use lead::{Lead, Leadership};
 pub use postgres::PgStore;
-pub use retention::{Audit, Retention};
+pub use retention::{Audit, BackedUp, Backup, Retention};
 pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
 
@@ -38,6 +38,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Url(String),
+    /// A backup is read only into an empty database.
+    #[error("the database is not empty: it has incidents, subscriptions or an audit log")]
+    NotEmpty,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,7 +1,8 @@
-//! Staged deletion and the audit log. Nothing is removed in one step: an
-//! incident is first marked (and hidden), can be restored until its grace
-//! period ends, and only then is purged. Every step is audited, as is every
-//! change the engine commits.
+//! Staged deletion, the audit log and backups. Nothing is removed in one
+//! step: an incident is first marked (and hidden), can be restored until its
+//! grace period ends, and only then is purged. Every step is audited, as is
+//! every change the engine commits. A backup is read back in one
+//! transaction, audit log included, so no incident number comes back.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::Result;
 use super::sql::{self, Backend, SqlStore};
-use crate::incident::{Incident, IncidentId};
+use super::{Commit, Result, StoreError, SubscriptionChange, Write};
+use crate::incident::{Incident, IncidentId, Platform, Subscription, TimelineEntry};
 
 /// One line of the audit log: who did what, when, to which incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,8 +25,31 @@ pub struct Audit {
     pub detail: String,
 }
 
+/// Everything a backup holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Backup {
+    pub incidents: Vec<BackedUp>,
+    pub subscriptions: Vec<Subscription>,
+    /// Oldest first.
+    pub audit: Vec<Audit>,
+}
+
+/// One incident's whole record in a backup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackedUp {
+    pub incident: Incident,
+    /// (platform, channel id, channel name)
+    pub channels: Vec<(Platform, String, String)>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Set when the incident is marked for deletion.
+    pub delete_after: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait Retention: Send + Sync {
+    /// Writes a backup into an empty database, all in one transaction:
+    /// either all of it is there afterwards, or none of it.
+    async fn import(&self, backup: &Backup) -> Result<()>;
     /// Hides the incident and schedules its purge; `false` when there is no
     /// such visible incident.
     async fn mark_deleted(
@@ -59,6 +83,62 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    async fn import(&self, backup: &Backup) -> Result<()> {
+        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let (present,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM incidents) + (SELECT COUNT(*) FROM subscriptions)
+                    + (SELECT COUNT(*) FROM audit_log)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if present > 0 {
+            return Err(StoreError::NotEmpty);
+        }
+        let now = Utc::now();
+        for b in &backup.incidents {
+            let commit = Commit {
+                incident: Some(Write::Insert(b.incident.clone())),
+                entries: b.timeline.iter().cloned().map(Write::Insert).collect(),
+                ..Default::default()
+            };
+            Self::write_commit(&mut tx, &commit, now).await?;
+            for (platform, id, name) in &b.channels {
+                sqlx::query(
+                    "INSERT INTO incident_channels (incident_id, platform, channel_id, name)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(b.incident.id.0)
+                .bind(platform.as_str())
+                .bind(id.as_str())
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(at) = b.delete_after {
+                sqlx::query("UPDATE incidents SET delete_after = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(b.incident.id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let subscriptions = Commit {
+            subscriptions: backup
+                .subscriptions
+                .iter()
+                .cloned()
+                .map(SubscriptionChange::Add)
+                .collect(),
+            ..Default::default()
+        };
+        Self::write_commit(&mut tx, &subscriptions, now).await?;
+        for a in &backup.audit {
+            Self::insert_audit(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn mark_deleted(
         &self,
         id: IncidentId,

@@ -170,13 +170,17 @@ on_both_backends! {
         let backup = tocsin(&["export", "--all", "--config", &source], "", dir.path());
         assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
         let backup = String::from_utf8(backup.stdout).unwrap();
-        assert_eq!(backup.lines().count(), 3, "two incidents, one subscription:\n{backup}");
+        let records = backup.lines().filter(|l| !l.starts_with("{\"audit\"")).count();
+        assert_eq!(records, 3, "two incidents, one subscription:\n{backup}");
+        let audit = backup.lines().filter(|l| l.starts_with("{\"audit\"")).count();
+        assert!(audit >= 10, "and the audit log:\n{backup}");
 
         let target_dir = tempfile::tempdir().unwrap();
         let target = demo_config(target_dir.path(), &other.url);
         let bad = tocsin(&["import", "--config", &target], &format!("{backup}{{\"nonsense\": 1}}\n"), dir.path());
         assert_eq!(bad.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&bad.stderr).contains("line 4: not a tocsin export line"));
+        let at = format!("line {}: not a tocsin export line", backup.lines().count() + 1);
+        assert!(String::from_utf8_lossy(&bad.stderr).contains(&at));
         let empty = tocsin(&["export", "--all", "--config", &target], "", dir.path());
         assert_eq!(String::from_utf8_lossy(&empty.stdout), "", "a bad file changes nothing");
 
