@@ -37,6 +37,7 @@ impl Poll {
 pub struct Tocsin {
     /// The harness's own connection to the database the server writes.
     pub store: Arc<dyn Store>,
+    pub db_url: String,
     pub base: String,
     pub server: Server,
 }
@@ -63,7 +64,7 @@ impl Tocsin {
         cmd.arg("serve").arg("--config").arg(config).env("RUST_LOG", log);
         let server = Server::spawn(cmd, port, dir, Probe::Healthz, client).await?;
         let store = tocsin::store::connect(&db_url).await?;
-        Ok(Self { store, base: server.base(), server })
+        Ok(Self { store, base: server.base(), server, db_url })
     }
 
     /// `/incident <text>` from Slack; the ephemeral reply.

@@ -15,6 +15,7 @@ mod commands;
 mod fanout;
 mod flags;
 mod load;
+mod metrics;
 mod postmortem;
 mod process;
 mod report;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `-- --only commands,flags` runs some phases (commands, bolt, flags, fanout, postmortem).
+    // `-- --only commands,flags` runs some phases (commands, bolt, flags, fanout, metrics, postmortem).
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
@@ -84,6 +85,13 @@ async fn run(plan: Plan, only: Option<Vec<String>>) -> anyhow::Result<()> {
         eprintln!("fan-out");
         if let Err(e) = fanout::run(&client, &mut report).await {
             report.failed("fan-out", &e);
+        }
+    }
+    if on("metrics") {
+        eprintln!("/metrics over a million delivered rows");
+        match metrics::run(&client).await {
+            Ok(scrapes) => report.metrics = Some(scrapes),
+            Err(e) => report.failed("metrics", &e),
         }
     }
     if on("postmortem") {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::fanout::{Fanout, Sustained};
 use crate::flags::Ingestion;
 use crate::load::{Plan, Ramp, Step};
+use crate::metrics::Scrapes;
 use crate::postmortem::Render;
 
 /// How the numbers were taken; printed under the tables and kept in the JSON.
@@ -92,6 +93,7 @@ pub struct Report {
     pub fanout: Vec<Fanout>,
     pub sustained: Option<Sustained>,
     pub postmortem: Vec<Render>,
+    pub metrics: Option<Scrapes>,
     pub starts: Vec<Start>,
     pub failures: Vec<String>,
 }
@@ -117,6 +119,7 @@ impl Report {
             fanout: Vec::new(),
             sustained: None,
             postmortem: Vec::new(),
+            metrics: None,
             starts: Vec::new(),
             failures: Vec::new(),
         }
@@ -195,6 +198,20 @@ impl Report {
                 }
             }
             _ => unmeasured("postmortem cost grows linearly"),
+        });
+        let name = "/metrics costs the same over 1,000,000 delivered rows as over none (x <= 1.5)";
+        targets.push(match &self.metrics {
+            Some(m) => Target {
+                target: name.into(),
+                measured: format!(
+                    "median {:.2} ms → {:.2} ms (x{:.2})",
+                    m.empty_median_ms,
+                    m.full_median_ms,
+                    m.ratio()
+                ),
+                met: Some(m.ratio() <= 1.5),
+            },
+            None => unmeasured(name),
         });
         let runs: Vec<&Start> = self.starts.iter().filter(|s| s.server == "tocsin").collect();
         let peak = runs.iter().map(|s| s.peak_rss_mb).reduce(f64::max);
@@ -343,6 +360,15 @@ impl Report {
                     r.entries, r.median_ms, r.ms_per_1000_entries, r.output_kb, r.runs
                 ));
             }
+        }
+        if let Some(m) = &self.metrics {
+            out.push_str("\n## /metrics over a long history\n\n| delivered rows | median ms ");
+            out.push_str("| p99 ms |\n|---|---|---|\n");
+            out.push_str(&format!("| 0 | {:.2} | {:.2} |\n", m.empty_median_ms, m.empty_p99_ms));
+            out.push_str(&format!(
+                "| {} | {:.2} | {:.2} |\n",
+                m.delivered_rows, m.full_median_ms, m.full_p99_ms
+            ));
         }
         if !self.starts.is_empty() {
             out.push_str("\n## Servers\n\n| server | phase | ready ms | idle RSS MB ");

@@ -9,7 +9,7 @@ use super::api::{ChatApi, ChatError};
 use super::delivery::{Delivery, Dest};
 use super::links::resolve_channels;
 use super::worker::{Failure, Outbox};
-use crate::incident::{IncidentId, Platform};
+use crate::incident::{IncidentId, Platform, channel_name, topic};
 use crate::store::Claimed;
 
 /// How far a post split into several messages got.
@@ -23,14 +23,48 @@ struct Progress {
 }
 
 impl Outbox {
-    async fn channel(&self, incident: IncidentId, platform: Platform) -> Result<String, Failure> {
-        match self.store.channel(incident, platform).await? {
-            Some((id, _)) => Ok(id),
-            // Lanes are ordered: the channel's creation already ran, and was refused for good.
-            None => {
-                Err(ChatError::Rejected(format!("{incident} has no {platform} channel")).into())
+    /// The incident's channel on the api's platform. Lanes are ordered, so
+    /// when there is none its creation already ran and was refused: it is
+    /// tried again here, so that one refusal does not sink every later row
+    /// of the lane (each is refused, or not, on its own).
+    async fn channel(&self, api: &dyn ChatApi, incident: IncidentId) -> Result<String, Failure> {
+        let platform = api.platform();
+        if let Some((id, _)) = self.store.channel(incident, platform).await? {
+            return Ok(id);
+        }
+        let Some(inc) = self.store.incident(incident).await? else {
+            return Err(ChatError::Rejected(format!("{incident} does not exist")).into());
+        };
+        let rules = &self.postmortem.rules;
+        let inc = inc.value;
+        let name =
+            channel_name(&rules.channel_prefix, incident, &inc.title, platform.max_channel_name());
+        self.open(api, incident, &name, inc.private, &topic(&inc, rules)).await
+    }
+
+    /// Opens the incident's channel under `name`, or `name-2`, `-3`... when
+    /// taken by someone else, and records it.
+    async fn open(
+        &self,
+        api: &dyn ChatApi,
+        incident: IncidentId,
+        name: &str,
+        private: bool,
+        topic: &str,
+    ) -> Result<String, Failure> {
+        let platform = api.platform();
+        for n in 1..=20 {
+            let candidate = if n == 1 { name.to_string() } else { suffixed(name, n, platform) };
+            match api.open_channel(&candidate, private, topic).await {
+                Ok(ch) => {
+                    self.store.set_channel(incident, platform, &ch.id, &ch.name).await?;
+                    return Ok(ch.id);
+                }
+                Err(ChatError::NameTaken) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
+        Err(ChatError::Rejected(format!("no free channel name like {name}")).into())
     }
 
     pub(super) async fn perform(
@@ -42,24 +76,13 @@ impl Outbox {
         let (platform, incident) = (api.platform(), row.incident);
         match d {
             Delivery::OpenChannel { name, private, topic } => {
-                if self.store.channel(incident, platform).await?.is_some() {
-                    return Ok(());
+                if self.store.channel(incident, platform).await?.is_none() {
+                    self.open(api, incident, name, *private, topic).await?;
                 }
-                for n in 1..=20 {
-                    let candidate = if n == 1 { name.clone() } else { suffixed(name, n, platform) };
-                    match api.open_channel(&candidate, *private, topic).await {
-                        Ok(ch) => {
-                            self.store.set_channel(incident, platform, &ch.id, &ch.name).await?;
-                            return Ok(());
-                        }
-                        Err(ChatError::NameTaken) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Err(ChatError::Rejected(format!("no free channel name like {name}")).into())
+                Ok(())
             }
             Delivery::Invite { users } => {
-                let ch = self.channel(incident, platform).await?;
+                let ch = self.channel(api, incident).await?;
                 let users: Vec<_> =
                     users.iter().filter(|u| u.platform == platform).cloned().collect();
                 if users.is_empty() {
@@ -68,12 +91,12 @@ impl Outbox {
                 Ok(api.invite(&ch, &users).await?)
             }
             Delivery::SetTopic { topic } => {
-                let ch = self.channel(incident, platform).await?;
+                let ch = self.channel(api, incident).await?;
                 Ok(api.set_topic(&ch, topic).await?)
             }
             Delivery::Post { to, message, pin } => {
                 let ch = match to {
-                    Dest::IncidentChannel => self.channel(incident, platform).await?,
+                    Dest::IncidentChannel => self.channel(api, incident).await?,
                     Dest::Channel(c) => c.clone(),
                 };
                 let message = resolve_channels(&*self.store, message, platform).await?;
@@ -102,7 +125,7 @@ impl Outbox {
                 Ok(())
             }
             Delivery::PublishPostmortem => {
-                let ch = self.channel(incident, platform).await?;
+                let ch = self.channel(api, incident).await?;
                 let Some(inc) = self.store.incident(incident).await? else {
                     return Err(ChatError::Rejected(format!("{incident} does not exist")).into());
                 };
@@ -119,10 +142,11 @@ impl Outbox {
                 let title = format!("Postmortem draft: {} — {}", incident, inc.value.title);
                 Ok(api.upload(&ch, &file, &title, &text).await?)
             }
-            Delivery::Archive => {
-                let ch = self.channel(incident, platform).await?;
-                Ok(api.archive(&ch).await?)
-            }
+            Delivery::Archive => match self.store.channel(incident, platform).await? {
+                Some((ch, _)) => Ok(api.archive(&ch).await?),
+                // It never came to be: nothing to archive.
+                None => Ok(()),
+            },
         }
     }
 }

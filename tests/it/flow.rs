@@ -232,13 +232,29 @@ on_both_backends! {
 on_both_backends! {
     async fn a_refused_channel_fails_its_lane_fast_instead_of_retrying_for_hours(db: &TestDb) {
         let e = Engine::start(&db.url).await;
-        e.slack.fail_next([ChatError::Rejected("restricted_action".into())]);
+        e.slack.refuse_channels(true);
         e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
         e.run("UALICE", "CGENERAL", "update INC-1 identified Bad deploy").await;
         e.deliver_all().await;
         let announce = e.slack.posts(ANNOUNCE);
         assert_eq!(announce.len(), 2, "stakeholders still hear about it: {announce:?}");
         assert!(e.outbox.counters.get(Platform::Slack).failed >= 3, "the channel's own rows are given up on");
+    }
+}
+
+on_both_backends! {
+    async fn one_refused_channel_creation_does_not_sink_the_rest_of_its_lane(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.slack.fail_next([ChatError::Rejected("restricted_action".into())]);
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        e.run("UALICE", "CGENERAL", "update INC-1 identified Bad deploy").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        let posts = e.slack.posts(&ch);
+        assert!(posts.iter().any(|p| p.starts_with("🚨 INC-1")), "the header: {posts:?}");
+        assert!(posts.iter().any(|p| p.contains("Identified: Bad deploy")), "the update: {posts:?}");
+        assert_eq!(e.slack.channel(&ch).unwrap().members, ["UALICE"]);
+        assert_eq!(e.outbox.counters.get(Platform::Slack).failed, 1, "only the refused row is dropped");
     }
 }
 

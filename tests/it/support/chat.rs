@@ -36,6 +36,8 @@ struct State {
     failures: VecDeque<ChatError>,
     /// Every call fails with this while it is set: an outage.
     down: Option<ChatError>,
+    /// Channel creation is refused for good while this is set.
+    refuse_channels: bool,
 }
 
 impl MemoryChat {
@@ -66,6 +68,11 @@ impl MemoryChat {
     /// Hung posts go on.
     pub fn release(&self) {
         self.release.notify_waiters();
+    }
+
+    /// Refuses every channel creation (a workspace that forbids it), or stops refusing.
+    pub fn refuse_channels(&self, refuse: bool) {
+        self.state.lock().unwrap().refuse_channels = refuse;
     }
 
     /// Every call fails with `error` from now on; `None` ends the outage.
@@ -111,6 +118,9 @@ impl ChatApi for MemoryChat {
         topic: &str,
     ) -> Result<OpenedChannel, ChatError> {
         self.call(|s| {
+            if s.refuse_channels {
+                return Err(ChatError::Rejected("restricted_action".into()));
+            }
             if s.channels.values().any(|c| c.name == name) {
                 return Err(ChatError::NameTaken);
             }
