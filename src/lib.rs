@@ -6,6 +6,7 @@
 //! `outbox/` delivers the effects through each platform's `ChatApi`.
 //! `startup` wires it all; `server` mounts the routes; `cli` is the command line.
 
+pub mod alerts;
 pub mod app;
 pub mod chat;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod command;
 pub mod config;
 pub mod incident;
 pub mod outbox;
+pub mod paging;
 pub mod postmortem;
 pub mod server;
 pub mod startup;

@@ -86,7 +86,10 @@ pub async fn engine(
         PostmortemSettings { rules: config.rules(), template: config.postmortem.text.clone() };
     let worker = format!("{}-{}", hostname(), std::process::id());
     let (clock, retry) = (options.clock.clone(), options.retry.clone());
-    let outbox = Outbox::new(store.clone(), apis, settings, retry, &worker, clock.clone());
+    let mut outbox = Outbox::new(store.clone(), apis, settings, retry, &worker, clock.clone());
+    if let Some(paging) = crate::paging::Paging::new(config) {
+        outbox = outbox.with_notifier(Arc::new(paging));
+    }
     let mut app =
         App::new(store.clone(), config, &platforms, clock).with_outbox_notifier(outbox.notifier());
     for (platform, source) in sources {
@@ -168,6 +171,7 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
     let retention = chrono::Duration::days(i64::from(config.database.retention_days));
     tokio::spawn(purge_periodically(store.clone(), retention, stop_rx.clone()));
+    tokio::spawn(app.clone().remind_periodically(stop_rx.clone()));
 
     let mut surfaces = Vec::new();
     let mut metrics: Vec<Metrics> = Vec::new();
@@ -217,6 +221,13 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
         gw = Some(gateway::start(c, state));
     }
 
+    if let Some(alerts) = &config.alerts {
+        let state =
+            crate::alerts::AlertsState::new(app.clone(), alerts, &config.incidents.severities);
+        surfaces.push(crate::alerts::routes(Arc::new(state)));
+    }
+    let counts = app.alert_counts();
+    metrics.push(Arc::new(move |out: &mut String| counts.metrics(out)));
     let health = Health { store: store.clone(), outbox, metrics: Arc::new(metrics) };
     let router = server::router(health, surfaces);
     let limits = server::Limits::new(

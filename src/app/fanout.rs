@@ -1,13 +1,15 @@
-//! Expands a decision's symbolic effects into outbox rows, one per platform
-//! and destination: the announce channel of every running platform, every
-//! subscribed channel whose filter matches (once each), the incident's own channel.
+//! Expands a decision's symbolic effects into outbox rows, one per
+//! destination: the announce channel of every running platform, every
+//! subscribed channel whose filter matches (once each), the incident's own
+//! channel, the paging services of a paged team, every webhook that wants
+//! the event.
 
 use std::collections::BTreeSet;
 
 use super::App;
-use crate::incident::{Audience, ChannelRef, Effect, Incident};
-use crate::outbox::{Delivery, Dest};
-use crate::store::{OutboxItem, StoreError};
+use crate::incident::{Audience, ChannelRef, Effect, HookEvent, Incident};
+use crate::outbox::{Delivery, Dest, Page};
+use crate::store::{OutboxItem, Sink, StoreError};
 
 impl App {
     pub(crate) async fn outbox_items(
@@ -17,39 +19,61 @@ impl App {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let id = incident.id;
         let mut items = Vec::new();
-        let mut push = |platform, d: Delivery| {
-            items.push(OutboxItem { incident: id, platform, payload: d.to_json() });
+        let mut push = |sink: Sink, d: Delivery| {
+            items.push(OutboxItem { incident: id, sink, payload: d.to_json() });
         };
         for effect in effects {
             match effect {
                 Effect::OpenChannel { platform, name, private, topic, .. } => {
-                    push(platform, Delivery::OpenChannel { name, private, topic })
+                    push(platform.into(), Delivery::OpenChannel { name, private, topic })
                 }
                 Effect::Invite { platform, users, .. } => {
-                    push(platform, Delivery::Invite { users })
+                    push(platform.into(), Delivery::Invite { users })
                 }
                 Effect::SetTopic { platform, topic, .. } => {
-                    push(platform, Delivery::SetTopic { topic })
+                    push(platform.into(), Delivery::SetTopic { topic })
                 }
                 Effect::PublishPostmortem { platform, .. } => {
-                    push(platform, Delivery::PublishPostmortem)
+                    push(platform.into(), Delivery::PublishPostmortem)
                 }
-                Effect::ArchiveChannel { platform, .. } => push(platform, Delivery::Archive),
+                Effect::ArchiveChannel { platform, .. } => push(platform.into(), Delivery::Archive),
+                Effect::Page { team, resolve, .. } => {
+                    let pageable = self.teams.iter().any(|t| {
+                        t.name == team
+                            && (t.pagerduty_routing_key.is_some() || t.opsgenie_api_key.is_some())
+                    });
+                    if pageable {
+                        push(Sink::Pager, Delivery::Page(self.page(incident, team, resolve)));
+                    }
+                }
+                Effect::Hook { event, .. } => {
+                    for (n, hook) in self.hooks.iter().enumerate() {
+                        if hook.events.contains(&event) && (hook.private || !incident.private) {
+                            let body = hook_body(incident, event, self.now());
+                            push(
+                                Sink::Hook(n as u16),
+                                Delivery::Hook { event: event.as_str().into(), body },
+                            );
+                        }
+                    }
+                }
                 Effect::Post { to, message, pin, .. } => {
                     let post = |to| Delivery::Post { to, message: message.clone(), pin };
                     match to {
                         Audience::IncidentChannel => {
-                            push(incident.platform, post(Dest::IncidentChannel))
+                            push(incident.platform.into(), post(Dest::IncidentChannel))
                         }
-                        Audience::Channel(ch) => push(ch.platform, post(Dest::Channel(ch.id))),
+                        Audience::Channel(ch) => {
+                            push(ch.platform.into(), post(Dest::Channel(ch.id)))
+                        }
                         Audience::Announce => {
                             for (platform, channel) in &self.announce {
-                                push(*platform, post(Dest::Channel(channel.clone())));
+                                push((*platform).into(), post(Dest::Channel(channel.clone())));
                             }
                         }
                         Audience::Subscribers => {
                             for ch in self.subscribed_channels(incident).await? {
-                                push(ch.platform, post(Dest::Channel(ch.id)));
+                                push(ch.platform.into(), post(Dest::Channel(ch.id)));
                             }
                         }
                     }
@@ -57,6 +81,20 @@ impl App {
             }
         }
         Ok(items)
+    }
+
+    /// What a team's page says, fixed now.
+    fn page(&self, incident: &Incident, team: String, resolve: bool) -> Page {
+        Page {
+            team,
+            resolve,
+            incident: incident.id.label(),
+            title: incident.title.clone(),
+            severity: incident.severity.clone(),
+            rank: self.rules.rank(&incident.severity),
+            of: self.rules.severities.len(),
+            private: incident.private,
+        }
     }
 
     /// Channels following the incident now, once each, leaving out announce
@@ -88,4 +126,34 @@ impl App {
         }
         Ok(seen.into_iter().collect())
     }
+}
+
+/// A webhook's JSON body: the event, when, and the incident as it stands.
+fn hook_body(incident: &Incident, event: HookEvent, at: chrono::DateTime<chrono::Utc>) -> String {
+    let latest = incident.updates.last().map(|u| {
+        serde_json::json!({"status": u.status, "message": u.message, "by": u.by.display(), "at": u.at})
+    });
+    serde_json::json!({
+        "event": event.as_str(),
+        "at": at,
+        "incident": {
+            "id": incident.id.label(),
+            "number": incident.id.0,
+            "title": incident.title,
+            "severity": incident.severity,
+            "status": incident.status,
+            "private": incident.private,
+            "platform": incident.platform,
+            "declared_at": incident.declared_at,
+            "acknowledged_at": incident.acknowledged.as_ref().map(|a| a.at),
+            "mitigated_at": incident.mitigated_at,
+            "resolved_at": incident.resolved_at,
+            "closed_at": incident.closed_at,
+            "commander": incident.holder("commander").map(|u| u.display().to_string()),
+            "teams": incident.teams,
+            "source": incident.origin.as_ref().map_or("chat", |o| o.source.as_str()),
+        },
+        "latest_update": latest,
+    })
+    .to_string()
 }

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::command::OptionValue;
-use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, UserRef};
+use crate::incident::alerting::AlertBatch;
+use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
 use crate::outbox::ChatError;
 
 /// Who acted, where, and the platform's id for the event (for dedupe).
@@ -42,6 +43,22 @@ pub enum Event {
     Deleted { key: MessageKey, at: DateTime<Utc> },
     /// A moderator cleared the message's timeline reactions at once.
     ReactionsCleared { key: MessageKey },
+    /// Time passed: reminders that are due now are sent.
+    Tick,
+    /// A notification about a group of alerts, and the rule it matched.
+    Alert { batch: AlertBatch, rule: Option<AlertMatch> },
+}
+
+/// What the first matching alert rule makes of a group's alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertMatch {
+    pub rule: String,
+    /// `None`: the default severity.
+    pub severity: Option<String>,
+    pub title: String,
+    pub private: bool,
+    /// Teams to invite and page.
+    pub teams: Vec<String>,
 }
 
 /// A command as typed (Slack, the console) or as named options (Discord, the web).
@@ -59,6 +76,13 @@ impl Inbound {
     /// `/incident <text>`.
     pub fn command(ctx: Ctx, text: impl Into<String>) -> Self {
         Self::new(ctx, Event::Command(CommandInput::Text(text.into())))
+    }
+
+    /// The clock's tick, from tocsin itself.
+    pub fn tick() -> Self {
+        let me = UserRef::named(Platform::Console, "tocsin", "tocsin");
+        let ctx = Ctx { user: me, channel: ChannelRef::new(Platform::Console, ""), event_id: None };
+        Self::new(ctx, Event::Tick)
     }
 }
 

@@ -3,6 +3,7 @@
 //! decisions of the core, commits them with their effects, and answers the
 //! person who acted.
 
+pub mod alerts;
 mod audit;
 mod error;
 mod fanout;
@@ -10,6 +11,7 @@ mod flags;
 mod handlers;
 mod inbound;
 mod locks;
+mod reminders;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,11 +19,11 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use error::{Failure, Outcome, Reply};
-pub use inbound::{CommandInput, Ctx, Event, Inbound, MessageSource, Seen};
+pub use inbound::{AlertMatch, CommandInput, Ctx, Event, Inbound, MessageSource, Seen};
 
 use crate::clock::Clock;
 use crate::command::{self, ParseContext};
-use crate::config::{Config, TeamConfig};
+use crate::config::{Config, TeamConfig, WebhookConfig};
 use crate::incident::{Message, Platform, Rules, UserRef};
 use crate::store::{Commit, Store, StoreError};
 
@@ -39,6 +41,7 @@ pub struct App {
     pub rules: Rules,
     teams: Vec<TeamConfig>,
     team_names: Vec<String>,
+    hooks: Vec<WebhookConfig>,
     /// Announce channel per enabled platform.
     announce: BTreeMap<Platform, String>,
     clock: Arc<dyn Clock>,
@@ -47,6 +50,9 @@ pub struct App {
     sources: BTreeMap<Platform, Arc<dyn MessageSource>>,
     /// Writers to one incident queue here once they have collided.
     queues: locks::Queues,
+    /// Where incidents alerts open get their channel, when alerts are on.
+    alerts_platform: Option<Platform>,
+    alert_counts: Arc<alerts::AlertCounts>,
 }
 
 /// One attempt of a handler: load, decide, say what to write.
@@ -93,11 +99,14 @@ impl App {
             rules: config.rules(),
             team_names: config.teams.iter().map(|t| t.name.clone()).collect(),
             teams: config.teams.clone(),
+            hooks: config.webhooks.clone(),
             announce,
             clock,
             wake: None,
             sources: BTreeMap::new(),
             queues: locks::Queues::default(),
+            alerts_platform: config.alerts.as_ref().map(|a| a.platform),
+            alert_counts: Arc::default(),
         }
     }
 
@@ -111,6 +120,11 @@ impl App {
     pub fn with_source(mut self, platform: Platform, source: Arc<dyn MessageSource>) -> Self {
         self.sources.insert(platform, source);
         self
+    }
+
+    /// What became of alert notifications, for `/metrics`.
+    pub fn alert_counts(&self) -> Arc<alerts::AlertCounts> {
+        self.alert_counts.clone()
     }
 
     /// The configured teams' names, for parsing invitations.
@@ -134,6 +148,8 @@ impl App {
             Event::Edited { key, text, at } => self.message_edited(&ctx, &key, &text, at).await,
             Event::Deleted { key, at } => self.message_deleted(&ctx, &key, at).await,
             Event::ReactionsCleared { key } => self.reactions_cleared(&ctx, &key).await,
+            Event::Tick => self.remind().await,
+            Event::Alert { batch, rule } => self.alert(&ctx, batch, rule).await,
         }
     }
 

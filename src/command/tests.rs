@@ -25,7 +25,7 @@ fn err(text: &str) -> String {
 #[test]
 fn every_spec_file_parses_and_every_example_runs_its_own_command() {
     assert_eq!(spec::files().count(), spec::all().len());
-    assert_eq!(spec::all().len(), 17);
+    assert_eq!(spec::all().len(), 19);
     for s in spec::all() {
         assert!(!s.examples.is_empty(), "{} has no example", s.name);
         for e in &s.examples {
@@ -62,7 +62,7 @@ fn an_unknown_severity_is_refused_not_taken_as_a_title_word() {
 fn an_unknown_subcommand_lists_the_known_ones() {
     let e = err("delcare SEV1 x");
     assert!(
-        e.starts_with("unknown subcommand \"delcare\"; expected one of close, declare,"),
+        e.starts_with("unknown subcommand \"delcare\"; expected one of ack, close, declare,"),
         "{e}"
     );
 }

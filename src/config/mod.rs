@@ -1,6 +1,7 @@
 //! bot.toml: the operator's settings, with `${ENV}` interpolation, unknown keys
 //! rejected and every mistake reported as one line naming file, key and reason.
 
+mod alerting;
 mod env;
 mod errors;
 mod raw;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use alerting::{AlertRule, AlertsConfig, PagingConfig, WebhookConfig};
 pub use secret::Secret;
 
 /// The file `Config::load(None)` looks for in the current directory.
@@ -33,6 +35,7 @@ const DEFAULT_SEVERITY: &str = "SEV3";
 const DEFAULT_REMINDERS: [(&str, u32); 4] =
     [("SEV1", 15), ("SEV2", 30), ("SEV3", 60), ("SEV4", 240)];
 const DEFAULT_PURGE_GRACE_HOURS: u32 = 48;
+const DEFAULT_ROLE_REMINDER: u32 = 10;
 const DEFAULT_CONSOLE_USER: &str = "you";
 const DEFAULT_CONSOLE_CHANNEL: &str = "general";
 /// Discord shows at most 25 choices for an option, and severities are offered as choices.
@@ -92,6 +95,10 @@ pub struct Config {
     pub teams: Vec<TeamConfig>,
     pub postmortem: PostmortemConfig,
     pub console: ConsoleConfig,
+    /// `None` when the `[alerts]` section is absent: the alert endpoints are off.
+    pub alerts: Option<AlertsConfig>,
+    pub paging: PagingConfig,
+    pub webhooks: Vec<WebhookConfig>,
     source: String,
 }
 
@@ -178,6 +185,8 @@ pub struct IncidentsConfig {
     pub update_reminder_minutes: BTreeMap<String, u32>,
     /// How long a staged deletion can still be undone.
     pub purge_grace_hours: u32,
+    /// Minutes after declaring before vacant roles are pointed out (0: never).
+    pub role_reminder_minutes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +202,10 @@ pub struct TeamConfig {
     pub slack_users: Vec<String>,
     pub discord_users: Vec<String>,
     pub console_users: Vec<String>,
+    /// The team's PagerDuty service integration key (Events API v2).
+    pub pagerduty_routing_key: Option<Secret>,
+    /// The team's Opsgenie API integration key.
+    pub opsgenie_api_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -224,6 +237,9 @@ impl Default for Config {
             teams: Vec::new(),
             postmortem: PostmortemConfig::default(),
             console: ConsoleConfig::default(),
+            alerts: None,
+            paging: PagingConfig::default(),
+            webhooks: Vec::new(),
             source: "defaults".to_owned(),
         }
     }
@@ -314,6 +330,7 @@ impl Default for IncidentsConfig {
                 .map(|&(sev, minutes)| (sev.to_owned(), minutes))
                 .collect(),
             purge_grace_hours: DEFAULT_PURGE_GRACE_HOURS,
+            role_reminder_minutes: DEFAULT_ROLE_REMINDER,
         }
     }
 }
@@ -422,6 +439,14 @@ impl Config {
                 })
                 .collect(),
             channel_prefix: self.incidents.channel_prefix.clone(),
+            update_reminders: self.incidents.update_reminder_minutes.clone(),
+            role_reminder_minutes: Some(self.incidents.role_reminder_minutes).filter(|m| *m > 0),
+            pageable_teams: self
+                .teams
+                .iter()
+                .filter(|t| t.pagerduty_routing_key.is_some() || t.opsgenie_api_key.is_some())
+                .map(|t| t.name.clone())
+                .collect(),
         }
     }
 }

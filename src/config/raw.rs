@@ -23,6 +23,56 @@ pub(super) struct File {
     pub postmortem: Postmortem,
     #[serde(default)]
     pub console: Console,
+    pub alerts: Option<Alerts>,
+    pub pagerduty: Option<PagerDuty>,
+    pub opsgenie: Option<Opsgenie>,
+    pub webhooks: Option<Vec<Webhook>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Alerts {
+    pub token: String,
+    pub platform: Option<String>,
+    pub rules: Option<Vec<AlertRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AlertRule {
+    pub name: String,
+    #[serde(default)]
+    pub r#match: BTreeMap<String, String>,
+    #[serde(default)]
+    pub match_re: BTreeMap<String, String>,
+    pub severity: Option<String>,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub invite: Vec<String>,
+    #[serde(default)]
+    pub private: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PagerDuty {
+    pub events_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Opsgenie {
+    pub api_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Webhook {
+    pub url: String,
+    pub secret: String,
+    pub events: Option<Vec<String>>,
+    #[serde(default)]
+    pub private: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -74,6 +124,7 @@ pub(super) struct Incidents {
     pub severities: Option<Vec<String>>,
     pub default_severity: Option<String>,
     pub update_reminder_minutes: Option<BTreeMap<String, u32>>,
+    pub role_reminder_minutes: Option<u32>,
     pub purge_grace_hours: Option<u32>,
 }
 
@@ -89,6 +140,8 @@ pub(super) struct Role {
 #[serde(deny_unknown_fields)]
 pub(super) struct Team {
     pub name: String,
+    pub pagerduty_routing_key: Option<String>,
+    pub opsgenie_api_key: Option<String>,
     #[serde(default)]
     pub slack_users: Vec<String>,
     #[serde(default)]
@@ -111,7 +164,7 @@ pub(super) struct Console {
 }
 
 /// Tables that are written `[[name]]`: an error about their shape says so.
-pub(super) const TABLE_ARRAYS: &[&str] = &["roles", "teams"];
+pub(super) const TABLE_ARRAYS: &[&str] = &["roles", "teams", "alerts.rules", "webhooks"];
 
 /// The keys a table takes, as serde knows them (for the test that holds the
 /// example file to every key).

@@ -10,9 +10,13 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-/// Every variable is "x", but for the one that must be a key.
+/// Every variable is "x", but for the ones that must be a key or a long secret.
 fn env_x(name: &str) -> Option<String> {
-    Some(if name == "DISCORD_PUBLIC_KEY" { "ab".repeat(32) } else { "x".to_owned() })
+    Some(match name {
+        "DISCORD_PUBLIC_KEY" => "ab".repeat(32),
+        "TOCSIN_ALERTS_TOKEN" | "TOCSIN_WEBHOOK_SECRET" => "x".repeat(32),
+        _ => "x".to_owned(),
+    })
 }
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -119,12 +123,57 @@ fn the_example_file_with_every_setting_uncommented_loads() {
     assert_eq!(c.teams[0].name, "payments");
     assert_eq!(c.teams[0].console_users, ["alice", "bob"]);
     assert_eq!(c.postmortem.template, Some(dir.path().join("postmortem.md")));
+    let alerts = c.alerts.as_ref().expect("alerts on");
+    assert_eq!(alerts.platform, crate::incident::Platform::Slack);
+    assert_eq!(alerts.rules[0].invite, ["payments"]);
+    assert_eq!(c.webhooks.len(), 1);
+    assert_eq!(c.teams[0].pagerduty_routing_key.as_deref(), Some("x"));
+}
+
+#[test]
+fn alert_rules_and_webhooks_are_checked() {
+    let base = "[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\n";
+    let with = |more: &str| error(&format!("{base}{more}"));
+    assert_eq!(
+        with("[alerts]\ntoken = \"short\"\n"),
+        "bot.toml: alerts.token: must be at least 16 characters (a shared secret)"
+    );
+    let token = "[alerts]\ntoken = \"0123456789abcdef\"\n";
+    assert_eq!(
+        with(&format!("{token}platform = \"discord\"\n")),
+        r#"bot.toml: alerts.platform: "discord" is not a configured chat platform (configured: slack)"#
+    );
+    assert_eq!(
+        with(&format!("{token}[[alerts.rules]]\nname = \"r\"\ninvite = [\"ops\"]\n")),
+        r#"bot.toml: alerts.rules[0].invite[0]: there is no team "ops""#
+    );
+    assert!(
+        with(&format!("{token}[[alerts.rules]]\nname = \"r\"\nmatch_re = {{ job = \"(\" }}\n"))
+            .starts_with("bot.toml: alerts.rules[0].match_re.job: not a regular expression"),
+    );
+    assert_eq!(
+        with(&format!("{token}[[alerts.rules]]\nname = \"r\"\nseverity = \"P1\"\n")),
+        r#"bot.toml: alerts.rules[0].severity: "P1" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
+    );
+    assert_eq!(
+        error("[alerts]\ntoken = \"0123456789abcdef\"\n"),
+        "bot.toml: alerts: needs a chat platform for the incidents alerts open: add [slack] or [discord]"
+    );
+    assert_eq!(
+        error(
+            "[[webhooks]]\nurl = \"https://h.example\"\nsecret = \"0123456789abcdef\"\nevents = [\"paged\"]\n"
+        ),
+        r#"bot.toml: webhooks[0].events[0]: "paged" is not one of: declared, updated, severity, resolved, closed"#
+    );
+    let c = parse(&format!("{base}{token}[[alerts.rules]]\nname = \"all\"\n")).unwrap();
+    let alerts = c.alerts.unwrap();
+    assert_eq!((alerts.platform, alerts.rules.len()), (crate::incident::Platform::Slack, 1));
 }
 
 #[test]
 fn every_key_the_parser_knows_is_in_the_example() {
     let text = example_fully_uncommented();
-    let sections: [(&str, &[&str]); 9] = [
+    let sections: [(&str, &[&str]); 14] = [
         ("[server]", keys::<raw::Server>()),
         ("[database]", keys::<raw::Database>()),
         ("[slack]", keys::<raw::Slack>()),
@@ -134,15 +183,23 @@ fn every_key_the_parser_knows_is_in_the_example() {
         ("[[teams]]", keys::<raw::Team>()),
         ("[postmortem]", keys::<raw::Postmortem>()),
         ("[console]", keys::<raw::Console>()),
+        ("[alerts]", keys::<raw::Alerts>()),
+        ("[[alerts.rules]]", keys::<raw::AlertRule>()),
+        ("[pagerduty]", keys::<raw::PagerDuty>()),
+        ("[opsgenie]", keys::<raw::Opsgenie>()),
+        ("[[webhooks]]", keys::<raw::Webhook>()),
     ];
-    assert_eq!(keys::<raw::File>().len(), sections.len(), "a table is left out here");
+    // alerts.rules is a table of its own here.
+    assert_eq!(keys::<raw::File>().len() + 1, sections.len(), "a table is left out here");
     for (header, keys) in sections {
         assert!(text.contains(&format!("\n{header}\n")), "{header} missing from the example");
+        let section = header.trim_matches(['[', ']']);
         for key in keys {
             let line = format!("\n{key} = ");
-            let table = format!("\n[incidents.{key}]\n");
+            let table = format!("\n[{section}.{key}]\n");
+            let tables = format!("\n[[{section}.{key}]]\n");
             assert!(
-                text.contains(&line) || text.contains(&table),
+                text.contains(&line) || text.contains(&table) || text.contains(&tables),
                 "{header} {key} missing from the example"
             );
         }
@@ -207,7 +264,7 @@ fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
     assert_eq!(
         error("slak = 1\n"),
         "bot.toml: slak: unknown key (expected one of: server, database, slack, discord, \
-         incidents, roles, teams, postmortem, console)"
+         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks)"
     );
 }
 

@@ -23,7 +23,7 @@ impl Cx<'_> {
     }
 
     /// A required string: present but empty is an error.
-    fn filled(&self, key: &str, s: String) -> Result<String, ConfigError> {
+    pub(super) fn filled(&self, key: &str, s: String) -> Result<String, ConfigError> {
         if s.is_empty() { Err(self.err(key, "must not be empty")) } else { Ok(s) }
     }
 
@@ -42,16 +42,32 @@ fn set(s: Option<String>) -> Option<String> {
 }
 
 pub(super) fn config(file: raw::File, cx: &Cx<'_>, base_dir: &Path) -> Result<Config, ConfigError> {
+    let slack = file.slack.map(|s| slack(cx, s)).transpose()?;
+    let discord = file.discord.map(|d| discord(cx, d)).transpose()?;
+    let incidents = incidents(cx, file.incidents)?;
+    let teams = teams(cx, file.teams)?;
+    let mut platforms = Vec::new();
+    if slack.is_some() {
+        platforms.push(crate::incident::Platform::Slack);
+    }
+    if discord.is_some() {
+        platforms.push(crate::incident::Platform::Discord);
+    }
+    let team_names: Vec<String> = teams.iter().map(|t| t.name.clone()).collect();
+    let alerts = alerting::alerts(cx, file.alerts, &platforms, &team_names, &incidents.severities)?;
     Ok(Config {
         server: server(cx, file.server)?,
         database: database(cx, file.database)?,
-        slack: file.slack.map(|s| slack(cx, s)).transpose()?,
-        discord: file.discord.map(|d| discord(cx, d)).transpose()?,
-        incidents: incidents(cx, file.incidents)?,
+        slack,
+        discord,
+        incidents,
         roles: roles(cx, file.roles)?,
-        teams: teams(cx, file.teams)?,
+        teams,
         postmortem: postmortem(cx, file.postmortem, base_dir)?,
         console: console(cx, file.console)?,
+        alerts,
+        paging: alerting::paging(cx, file.pagerduty, file.opsgenie)?,
+        webhooks: alerting::webhooks(cx, file.webhooks)?,
         source: cx.origin.to_owned(),
     })
 }
@@ -83,7 +99,7 @@ fn server(cx: &Cx<'_>, s: raw::Server) -> Result<ServerConfig, ConfigError> {
 }
 
 /// Checks an http(s) URL and drops its trailing slashes.
-fn http_url(cx: &Cx<'_>, key: &str, url: String) -> Result<String, ConfigError> {
+pub(super) fn http_url(cx: &Cx<'_>, key: &str, url: String) -> Result<String, ConfigError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         None => Err(cx.err(key, format!("{url:?} must start with http:// or https://"))),
@@ -292,6 +308,7 @@ fn incidents(cx: &Cx<'_>, i: raw::Incidents) -> Result<IncidentsConfig, ConfigEr
         default_severity,
         update_reminder_minutes,
         purge_grace_hours,
+        role_reminder_minutes: i.role_reminder_minutes.unwrap_or(DEFAULT_ROLE_REMINDER),
     })
 }
 
@@ -398,6 +415,8 @@ fn teams(cx: &Cx<'_>, list: Option<Vec<raw::Team>>) -> Result<Vec<TeamConfig>, C
             slack_users: ids("slack_users", t.slack_users)?,
             discord_users: ids("discord_users", t.discord_users)?,
             console_users: ids("console_users", t.console_users)?,
+            pagerduty_routing_key: set(t.pagerduty_routing_key).map(Secret::from),
+            opsgenie_api_key: set(t.opsgenie_api_key).map(Secret::from),
         });
     }
     Ok(teams)

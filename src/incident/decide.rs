@@ -5,10 +5,16 @@
 use chrono::{DateTime, Utc};
 
 use super::Message;
+use super::alerting::{page, resolve_pages};
+use super::effect::HookEvent;
+use super::steps::{
+    add_responders, apply_status, broadcast, event, header, post, require_text, set_topic, topic,
+};
 use super::timeline::{EntryKind, TimelineEntry};
 use super::{
-    Audience, Effect, FollowUp, Incident, IncidentId, Platform, Responder, RoleAssignment, Rules,
-    SeverityChange, Status, StatusUpdate, UserError, UserRef, Who, channel_name,
+    Acknowledgement, Audience, Effect, FollowUp, Incident, IncidentId, Platform, Responder,
+    RoleAssignment, Rules, SeverityChange, Status, StatusUpdate, UserError, UserRef, Who,
+    channel_name,
 };
 
 /// Everything one decision produces; written in one transaction.
@@ -32,15 +38,40 @@ pub struct Declare {
 /// A change to an existing incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Update { status: Status, message: String },
-    Severity { level: String },
-    AssignRole { role: String, user: UserRef },
-    Invite { users: Vec<UserRef> },
-    Note { text: String },
-    FollowUp { text: String, owner: Option<UserRef> },
-    Resolve { message: Option<String> },
+    Update {
+        status: Status,
+        message: String,
+    },
+    Severity {
+        level: String,
+    },
+    AssignRole {
+        role: String,
+        user: UserRef,
+    },
+    /// People, and the teams they came with (each team is paged).
+    Invite {
+        users: Vec<UserRef>,
+        teams: Vec<String>,
+    },
+    /// Page a team's on-call and bring its members in.
+    Page {
+        team: String,
+        members: Vec<UserRef>,
+    },
+    Note {
+        text: String,
+    },
+    FollowUp {
+        text: String,
+        owner: Option<UserRef>,
+    },
+    Resolve {
+        message: Option<String>,
+    },
     Postmortem,
     Close,
+    Acknowledge,
 }
 
 /// Opens a new incident. The declarer is its first responder and its commander.
@@ -83,9 +114,16 @@ pub fn declare(
         updates: Vec::new(),
         severity_changes: Vec::new(),
         followups: Vec::new(),
+        // A person declared it: they are on it.
+        acknowledged: Some(Acknowledgement { by: by.clone(), at: now }),
         mitigated_at: None,
         resolved_at: None,
         closed_at: None,
+        reminded: Default::default(),
+        origin: None,
+        alerts: Vec::new(),
+        teams: Vec::new(),
+        paged: Vec::new(),
     };
     let name = channel_name(&rules.channel_prefix, id, &title, cmd.platform.max_channel_name());
     let privacy = if cmd.private { " (private)" } else { "" };
@@ -114,6 +152,7 @@ pub fn declare(
         effects.push(post(id, Audience::Announce, announcement.clone()));
         effects.push(post(id, Audience::Subscribers, announcement));
     }
+    effects.push(Effect::Hook { incident: id, event: HookEvent::Declared });
     let entry = TimelineEntry::event(
         id,
         EntryKind::Declared,
@@ -216,6 +255,12 @@ pub fn decide(
             if status != incident.status {
                 d.effects.push(set_topic(&next, rules));
             }
+            if status == Status::Resolved && incident.status != Status::Resolved {
+                resolve_pages(&next, &mut d);
+                d.effects.push(Effect::Hook { incident: id, event: HookEvent::Resolved });
+            } else {
+                d.effects.push(Effect::Hook { incident: id, event: HookEvent::Updated });
+            }
             d.reply =
                 Message::new().plain(format!("Posted the {} update for {id}", status.as_str()));
         }
@@ -245,6 +290,7 @@ pub fn decide(
             ));
             broadcast(&mut d, id, text, !incident.private);
             d.effects.push(set_topic(&next, rules));
+            d.effects.push(Effect::Hook { incident: id, event: HookEvent::Severity });
             d.reply = Message::new().plain(format!("{id} is now {level}"));
         }
         Change::AssignRole { role, user } => {
@@ -274,18 +320,49 @@ pub fn decide(
             d.entries.push(event(id, EntryKind::Role, by, now, record));
             d.effects.push(post(id, Audience::IncidentChannel, text));
             if def.key == "commander" {
+                // Taking command is being on it.
+                next.acknowledged.get_or_insert(Acknowledgement { by: user.clone(), at: now });
                 d.effects.push(set_topic(&next, rules));
             }
             d.reply = Message::new().user(&user).plain(format!(" is now {} of {id}", def.name));
         }
-        Change::Invite { users } => {
+        Change::Invite { users, teams } => {
             let added = add_responders(&mut next, &mut d, &users, by, now);
-            if added.is_empty() {
+            let paged_before = next.paged.len();
+            for team in &teams {
+                page(&mut next, &mut d, rules, team, by, now);
+            }
+            if added.is_empty() && next.paged.len() == paged_before {
                 return Err(UserError::new(format!(
                     "everyone named is already a responder of {id}"
                 )));
             }
             d.reply = Message::new().plain("Invited ").users(&added).plain(format!(" to {id}"));
+            if next.paged.len() > paged_before {
+                d.reply =
+                    d.reply.plain(format!("; paged {}", next.paged[paged_before..].join(", ")));
+            }
+        }
+        Change::Page { team, members } => {
+            if !rules.pageable_teams.contains(&team) {
+                return Err(UserError::new(format!(
+                    "{team} has no pager: give it a pagerduty_routing_key or an opsgenie_api_key \
+                     in bot.toml, or bring its members in with /incident invite {team}"
+                )));
+            }
+            if next.paged.iter().any(|t| t == &team) {
+                return Err(UserError::new(format!(
+                    "{team} is already paged for {id}; their page resolves when {id} does"
+                )));
+            }
+            add_responders(&mut next, &mut d, &members, by, now);
+            page(&mut next, &mut d, rules, &team, by, now);
+            d.effects.push(post(
+                id,
+                Audience::IncidentChannel,
+                Message::new().plain(format!("📟 Paging {team}'s on-call (")).user(by).plain(")"),
+            ));
+            d.reply = Message::new().plain(format!("Paged {team} for {id}"));
         }
         Change::Note { text } => {
             let text = require_text(text, "a note needs text")?;
@@ -338,8 +415,28 @@ pub fn decide(
             d.entries.push(event(id, EntryKind::Resolved, by, now, format!("Resolved: {said}")));
             broadcast(&mut d, id, text, !incident.private);
             d.effects.push(set_topic(&next, rules));
+            resolve_pages(&next, &mut d);
+            d.effects.push(Effect::Hook { incident: id, event: HookEvent::Resolved });
             d.reply = Message::new()
                 .plain(format!("Resolved {id}. Run `postmortem` for the draft, then `close`."));
+        }
+        Change::Acknowledge => {
+            if let Some(a) = &incident.acknowledged {
+                return Err(UserError::new(format!(
+                    "{id} was acknowledged by {} at {}",
+                    a.by.display(),
+                    a.at.format("%H:%M UTC")
+                )));
+            }
+            next.acknowledged = Some(Acknowledgement { by: by.clone(), at: now });
+            add_responders(&mut next, &mut d, std::slice::from_ref(by), by, now);
+            d.entries.push(event(id, EntryKind::Acknowledged, by, now, "Acknowledged"));
+            d.effects.push(post(
+                id,
+                Audience::IncidentChannel,
+                Message::new().plain(format!("👍 {id} acknowledged by ")).user(by),
+            ));
+            d.reply = Message::new().plain(format!("Acknowledged {id}: you are on it."));
         }
         Change::Postmortem => {
             d.effects.push(Effect::PublishPostmortem { incident: id, platform: incident.platform });
@@ -366,126 +463,10 @@ pub fn decide(
                     .plain("; this channel is archived."),
             ));
             d.effects.push(Effect::ArchiveChannel { incident: id, platform: incident.platform });
+            d.effects.push(Effect::Hook { incident: id, event: HookEvent::Closed });
             d.reply = Message::new().plain(format!("Closed {id}; its channel will be archived"));
         }
     }
     d.incident = next;
     Ok(d)
-}
-
-fn apply_status(next: &mut Incident, status: Status, now: DateTime<Utc>) {
-    next.status = status;
-    if matches!(status, Status::Monitoring | Status::Resolved) && next.mitigated_at.is_none() {
-        next.mitigated_at = Some(now);
-    }
-    if status == Status::Resolved {
-        next.resolved_at = Some(now);
-    } else {
-        next.resolved_at = None;
-    }
-}
-
-/// Adds the users who are not responders yet; returns them.
-fn add_responders(
-    next: &mut Incident,
-    d: &mut Decision,
-    users: &[UserRef],
-    by: &UserRef,
-    now: DateTime<Utc>,
-) -> Vec<UserRef> {
-    let mut added: Vec<UserRef> = Vec::new();
-    for u in users {
-        if !next.is_responder(u) && !added.contains(u) {
-            added.push(u.clone());
-        }
-    }
-    if added.is_empty() {
-        return added;
-    }
-    for u in &added {
-        next.responders.push(Responder { user: u.clone(), added_by: by.clone(), at: now });
-    }
-    let names: Vec<&str> = added.iter().map(|u| u.display()).collect();
-    let id = next.id;
-    d.entries.push(event(
-        id,
-        EntryKind::Responders,
-        by,
-        now,
-        format!("Added {}", names.join(", ")),
-    ));
-    d.effects.push(Effect::Invite { incident: id, platform: next.platform, users: added.clone() });
-    d.effects.push(post(
-        id,
-        Audience::IncidentChannel,
-        Message::new().user(by).plain(" added ").users(&added),
-    ));
-    added
-}
-
-fn require_text(text: String, why: &str) -> Result<String, UserError> {
-    let t = text.trim();
-    if t.is_empty() { Err(UserError::new(why)) } else { Ok(t.to_string()) }
-}
-
-fn event(
-    id: IncidentId,
-    kind: EntryKind,
-    by: &UserRef,
-    at: DateTime<Utc>,
-    text: impl Into<String>,
-) -> TimelineEntry {
-    TimelineEntry::event(id, kind, by, at, text)
-}
-
-fn post(incident: IncidentId, to: Audience, message: Message) -> Effect {
-    Effect::Post { incident, to, message, pin: false }
-}
-
-/// Posts to the incident channel and, unless private, to the announce channel and subscribers.
-fn broadcast(d: &mut Decision, id: IncidentId, message: Message, public: bool) {
-    d.effects.push(post(id, Audience::IncidentChannel, message.clone()));
-    if public {
-        d.effects.push(post(id, Audience::Announce, message.clone()));
-    }
-    d.effects.push(post(id, Audience::Subscribers, message));
-}
-
-fn set_topic(incident: &Incident, rules: &Rules) -> Effect {
-    Effect::SetTopic {
-        incident: incident.id,
-        platform: incident.platform,
-        topic: topic(incident, rules),
-    }
-}
-
-/// The channel topic: severity, status, commander and title at a glance.
-pub fn topic(incident: &Incident, _rules: &Rules) -> String {
-    let commander = incident
-        .holder("commander")
-        .map(|u| u.display().to_string())
-        .unwrap_or_else(|| "none".into());
-    format!(
-        "{} · {} · Commander: {} · {}",
-        incident.severity,
-        incident.status.title(),
-        commander,
-        incident.title
-    )
-}
-
-fn header(incident: &Incident, rules: &Rules) -> Message {
-    let commander =
-        incident.holder("commander").cloned().unwrap_or_else(|| incident.declared_by.clone());
-    let _ = rules;
-    Message::new()
-        .plain(format!("🚨 {} · {} · ", incident.id, incident.severity))
-        .strong(&incident.title)
-        .line()
-        .plain(format!("Status: {} · Commander: ", incident.status.title()))
-        .user(&commander)
-        .line()
-        .plain("Declared by ")
-        .user(&incident.declared_by)
-        .plain(". Flag messages with 📌 or “Add to timeline” to put them on the record; `/incident help` lists the commands.")
 }

@@ -55,6 +55,48 @@ pub enum Effect {
         incident: IncidentId,
         platform: Platform,
     },
+    /// Page a team's on-call (PagerDuty, Opsgenie), or resolve its page.
+    Page {
+        incident: IncidentId,
+        team: String,
+        resolve: bool,
+    },
+    /// Tell the configured webhooks.
+    Hook {
+        incident: IncidentId,
+        event: HookEvent,
+    },
+}
+
+/// What webhooks hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    Declared,
+    Updated,
+    Severity,
+    Resolved,
+    Closed,
+}
+
+impl HookEvent {
+    pub const ALL: [HookEvent; 5] = [
+        HookEvent::Declared,
+        HookEvent::Updated,
+        HookEvent::Severity,
+        HookEvent::Resolved,
+        HookEvent::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::Declared => "declared",
+            HookEvent::Updated => "updated",
+            HookEvent::Severity => "severity",
+            HookEvent::Resolved => "resolved",
+            HookEvent::Closed => "closed",
+        }
+    }
 }
 
 impl Effect {
@@ -65,7 +107,9 @@ impl Effect {
             | Effect::SetTopic { incident, .. }
             | Effect::Post { incident, .. }
             | Effect::PublishPostmortem { incident, .. }
-            | Effect::ArchiveChannel { incident, .. } => *incident,
+            | Effect::ArchiveChannel { incident, .. }
+            | Effect::Page { incident, .. }
+            | Effect::Hook { incident, .. } => *incident,
         }
     }
 }

@@ -168,6 +168,13 @@ impl fmt::Display for Status {
     }
 }
 
+/// Someone is on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub by: UserRef,
+    pub at: DateTime<Utc>,
+}
+
 /// One holder of one role, from `at` until the next assignment of that role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAssignment {
@@ -233,12 +240,34 @@ pub struct Incident {
     pub severity_changes: Vec<SeverityChange>,
     #[serde(default)]
     pub followups: Vec<FollowUp>,
+    /// The first acknowledgement: declaring, taking command or `ack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mitigated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// Reminders sent so far.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub reminded: super::reminders::Reminded,
+    /// The alert rule and group that opened it; `None` for one declared in chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<super::alerting::Origin>,
+    /// The alerts of its group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::alerting::Tracked>,
+    /// Teams brought in (invited or paged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+    /// Teams paged: their pages resolve when the incident does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paged: Vec<String>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Incident {

@@ -1,5 +1,7 @@
 //! The team's rules the core decides by: severities, roles, channel naming.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use super::UserError;
@@ -31,6 +33,14 @@ pub struct Rules {
     pub default_severity: String,
     pub roles: Vec<RoleDef>,
     pub channel_prefix: String,
+    /// Minutes without a status update before a reminder, per severity
+    /// (in its configured spelling); a severity left out gets none.
+    pub update_reminders: BTreeMap<String, u32>,
+    /// Minutes after declaring before vacant roles are pointed out; `None`: never.
+    pub role_reminder_minutes: Option<u32>,
+    /// Teams with a pager (PagerDuty or Opsgenie) behind them: inviting one
+    /// pages it; other teams only bring their members.
+    pub pageable_teams: BTreeSet<String>,
 }
 
 impl Default for Rules {
@@ -49,6 +59,12 @@ impl Default for Rules {
                 role("scribe", "Scribe", "Keeps the timeline"),
             ],
             channel_prefix: "inc".into(),
+            update_reminders: [("SEV1", 15), ("SEV2", 30), ("SEV3", 60), ("SEV4", 240)]
+                .into_iter()
+                .map(|(s, m)| (s.to_string(), m))
+                .collect(),
+            role_reminder_minutes: Some(10),
+            pageable_teams: BTreeSet::new(),
         }
     }
 }

@@ -24,6 +24,11 @@ pub enum EntryKind {
     Closed,
     /// A chat message someone flagged.
     Message,
+    Acknowledged,
+    /// An alert of the incident's group fired or resolved.
+    Alert,
+    /// A team was paged, or its page resolved.
+    Paged,
 }
 
 impl EntryKind {
@@ -39,14 +44,31 @@ impl EntryKind {
             EntryKind::Resolved => "resolved",
             EntryKind::Closed => "closed",
             EntryKind::Message => "message",
+            EntryKind::Acknowledged => "acknowledged",
+            EntryKind::Alert => "alert",
+            EntryKind::Paged => "paged",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         use EntryKind::*;
-        [Declared, Update, Severity, Role, Responders, Note, FollowUp, Resolved, Closed, Message]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Declared,
+            Update,
+            Severity,
+            Role,
+            Responders,
+            Note,
+            FollowUp,
+            Resolved,
+            Closed,
+            Message,
+            Acknowledged,
+            Alert,
+            Paged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

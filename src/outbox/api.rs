@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::delivery::Delivery;
 use crate::incident::{Message, Platform, UserRef};
+use crate::store::Sink;
 
 /// Why a platform call failed, as far as retrying is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,4 +82,14 @@ pub trait ChatApi: Send + Sync {
         content: &str,
     ) -> Result<(), ChatError>;
     async fn archive(&self, channel: &str) -> Result<(), ChatError>;
+}
+
+/// What the outbox needs from the paging services and webhooks: to send a
+/// page or a webhook call for one of the sinks it serves.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// The sinks it serves: [`Sink::Pager`] and one [`Sink::Hook`] per webhook.
+    fn sinks(&self) -> Vec<Sink>;
+    /// Sends it; `row` is the delivery's id, for receivers to dedupe by.
+    async fn send(&self, sink: Sink, row: i64, delivery: &Delivery) -> Result<(), ChatError>;
 }

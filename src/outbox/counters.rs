@@ -1,13 +1,13 @@
 //! Delivery counters per platform, and the platform's current run of
 //! faults, for `/readyz` and `/metrics`.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::incident::Platform;
+use crate::store::Sink;
 
 /// What kind of fault keeps a platform's deliveries waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +36,10 @@ pub struct Streak {
     pub why: String,
 }
 
+/// Per destination: its counts and its current run of faults.
 #[derive(Debug, Default)]
 pub struct Counters {
-    delivered: [AtomicU64; 3],
-    failed: [AtomicU64; 3],
-    retried: [AtomicU64; 3],
-    paced: [AtomicU64; 3],
-    streaks: Mutex<[Option<Streak>; 3]>,
-}
-
-fn slot(p: Platform) -> usize {
-    Platform::ALL.iter().position(|x| *x == p).expect("known platform")
+    by_sink: Mutex<BTreeMap<Sink, (Counts, Option<Streak>)>>,
 }
 
 /// One platform's counts.
@@ -60,58 +53,70 @@ pub struct Counts {
 }
 
 impl Counters {
-    /// A delivery worked: the platform's run of faults is over.
-    pub fn delivered(&self, p: Platform) {
-        self.delivered[slot(p)].fetch_add(1, Ordering::Relaxed);
-        self.streaks.lock().expect("streaks")[slot(p)] = None;
+    fn with<T>(&self, s: impl Into<Sink>, f: impl FnOnce(&mut (Counts, Option<Streak>)) -> T) -> T {
+        f(self.by_sink.lock().expect("counters").entry(s.into()).or_default())
+    }
+
+    /// A delivery worked: the destination's run of faults is over.
+    pub fn delivered(&self, s: impl Into<Sink>) {
+        self.with(s, |(c, streak)| {
+            c.delivered += 1;
+            *streak = None;
+        });
     }
 
     /// A row was given up on (a definite refusal).
-    pub fn failed(&self, p: Platform) {
-        self.failed[slot(p)].fetch_add(1, Ordering::Relaxed);
+    pub fn failed(&self, s: impl Into<Sink>) {
+        self.with(s, |(c, _)| c.failed += 1);
     }
 
-    pub fn retried(&self, p: Platform) {
-        self.retried[slot(p)].fetch_add(1, Ordering::Relaxed);
+    pub fn retried(&self, s: impl Into<Sink>) {
+        self.with(s, |(c, _)| c.retried += 1);
     }
 
-    pub fn paced(&self, p: Platform) {
-        self.paced[slot(p)].fetch_add(1, Ordering::Relaxed);
+    pub fn paced(&self, s: impl Into<Sink>) {
+        self.with(s, |(c, _)| c.paced += 1);
     }
 
-    /// A platform fault (not a refusal, not tocsin's own pacing) at `now`.
-    pub fn fault(&self, p: Platform, now: DateTime<Utc>, cause: Cause, why: &str) {
-        let mut streaks = self.streaks.lock().expect("streaks");
-        let since = streaks[slot(p)].as_ref().map_or(now, |s| s.since);
-        streaks[slot(p)] = Some(Streak { since, cause, why: why.to_string() });
+    /// A fault of the destination (not a refusal, not tocsin's own pacing) at `now`.
+    pub fn fault(&self, s: impl Into<Sink>, now: DateTime<Utc>, cause: Cause, why: &str) {
+        self.with(s, |(_, streak)| {
+            let since = streak.as_ref().map_or(now, |s| s.since);
+            *streak = Some(Streak { since, cause, why: why.to_string() });
+        });
     }
 
-    /// The platform's run of faults, if its latest outcome was one.
-    pub fn failing(&self, p: Platform) -> Option<Streak> {
-        self.streaks.lock().expect("streaks")[slot(p)].clone()
+    /// The destination's run of faults, if its latest outcome was one.
+    pub fn failing(&self, s: impl Into<Sink>) -> Option<Streak> {
+        self.with(s, |(_, streak)| streak.clone())
     }
 
     /// The run of faults, when it has lasted at least `after` by `now`: a
     /// single 429 or a blip is not an outage.
-    pub fn degraded(&self, p: Platform, now: DateTime<Utc>, after: Duration) -> Option<Streak> {
+    pub fn degraded(
+        &self,
+        s: impl Into<Sink>,
+        now: DateTime<Utc>,
+        after: Duration,
+    ) -> Option<Streak> {
         let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-        self.failing(p).filter(|s| now - s.since >= after)
+        self.failing(s).filter(|f| now - f.since >= after)
     }
 
-    pub fn get(&self, p: Platform) -> Counts {
-        let i = slot(p);
-        Counts {
-            delivered: self.delivered[i].load(Ordering::Relaxed),
-            failed: self.failed[i].load(Ordering::Relaxed),
-            retried: self.retried[i].load(Ordering::Relaxed),
-            paced: self.paced[i].load(Ordering::Relaxed),
-        }
+    pub fn get(&self, s: impl Into<Sink>) -> Counts {
+        self.with(s, |(c, _)| *c)
+    }
+
+    /// Every destination counted so far.
+    pub fn sinks(&self) -> Vec<Sink> {
+        self.by_sink.lock().expect("counters").keys().copied().collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::Platform;
 
     #[test]
     fn a_platform_is_degraded_only_after_its_faults_last_and_not_after_a_delivery() {

@@ -15,12 +15,53 @@ pub enum Dest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
 pub enum Delivery {
-    OpenChannel { name: String, private: bool, topic: String },
-    Invite { users: Vec<UserRef> },
-    SetTopic { topic: String },
-    Post { to: Dest, message: Message, pin: bool },
+    OpenChannel {
+        name: String,
+        private: bool,
+        topic: String,
+    },
+    Invite {
+        users: Vec<UserRef>,
+    },
+    SetTopic {
+        topic: String,
+    },
+    Post {
+        to: Dest,
+        message: Message,
+        pin: bool,
+    },
     PublishPostmortem,
     Archive,
+    /// Page a team through the paging services it has (or resolve its page).
+    Page(Page),
+    /// A webhook call: the event and its JSON body, as decided.
+    Hook {
+        event: String,
+        body: String,
+    },
+}
+
+/// What a page says, fixed when it was decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub team: String,
+    pub resolve: bool,
+    /// `INC-7`: with the team, the page's stable key.
+    pub incident: String,
+    pub title: String,
+    pub severity: String,
+    /// 0 for the most severe level, `of - 1` for the least.
+    pub rank: usize,
+    pub of: usize,
+    pub private: bool,
+}
+
+impl Page {
+    /// The key both services dedupe by: one page per (incident, team).
+    pub fn key(&self) -> String {
+        format!("tocsin-{}-{}", self.incident, self.team)
+    }
 }
 
 impl Delivery {
@@ -36,6 +77,8 @@ impl Delivery {
             Delivery::Post { .. } => "post",
             Delivery::PublishPostmortem => "postmortem",
             Delivery::Archive => "archive",
+            Delivery::Page(_) => "page",
+            Delivery::Hook { .. } => "webhook",
         }
     }
 }

@@ -8,8 +8,8 @@ mod links;
 mod perform;
 mod worker;
 
-pub use api::{ChatApi, ChatError, OpenedChannel};
+pub use api::{ChatApi, ChatError, Notifier, OpenedChannel};
 pub use counters::{Cause, Counters, Counts, Streak};
-pub use delivery::{Delivery, Dest};
+pub use delivery::{Delivery, Dest, Page};
 pub use links::resolve_channels;
 pub use worker::{Outbox, PostmortemSettings, RetryPolicy};

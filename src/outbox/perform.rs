@@ -147,6 +147,9 @@ impl Outbox {
                 // It never came to be: nothing to archive.
                 None => Ok(()),
             },
+            Delivery::Page(_) | Delivery::Hook { .. } => {
+                Err(ChatError::Rejected("not a chat delivery".into()).into())
+            }
         }
     }
 }

@@ -12,12 +12,12 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-use super::api::{ChatApi, ChatError};
+use super::api::{ChatApi, ChatError, Notifier};
 use super::counters::{Cause, Counters};
 use super::delivery::Delivery;
 use crate::clock::Clock;
 use crate::incident::{Platform, Rules};
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{Claimed, Sink, Store, StoreError};
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -69,6 +69,8 @@ pub struct PostmortemSettings {
 pub struct Outbox {
     pub(super) store: Arc<dyn Store>,
     apis: Arc<BTreeMap<Platform, Arc<dyn ChatApi>>>,
+    /// Paging services and webhooks, when any are configured.
+    notifier: Option<Arc<dyn Notifier>>,
     pub(super) postmortem: Arc<PostmortemSettings>,
     policy: Arc<RetryPolicy>,
     pub(super) worker: Arc<str>,
@@ -82,6 +84,8 @@ pub struct Outbox {
 pub(super) enum Failure {
     Chat(ChatError),
     Store(StoreError),
+    /// This process cannot deliver it (no adapter or notifier for the sink).
+    Missing(String),
 }
 
 impl From<ChatError> for Failure {
@@ -107,6 +111,7 @@ impl Outbox {
         Self {
             store,
             apis: Arc::new(apis.into_iter().map(|a| (a.platform(), a)).collect()),
+            notifier: None,
             postmortem: Arc::new(postmortem),
             policy: Arc::new(policy),
             worker: worker.into(),
@@ -117,9 +122,22 @@ impl Outbox {
         }
     }
 
-    /// The platforms this worker has adapters for.
+    /// Sends pages and webhook calls through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The chat platforms this worker has adapters for.
     pub fn platforms(&self) -> Vec<Platform> {
         self.apis.keys().copied().collect()
+    }
+
+    /// Every destination this worker delivers to.
+    pub fn sinks(&self) -> Vec<Sink> {
+        let mut sinks: Vec<Sink> = self.apis.keys().map(|p| Sink::Chat(*p)).collect();
+        sinks.extend(self.notifier.iter().flat_map(|n| n.sinks()));
+        sinks
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -136,15 +154,15 @@ impl Outbox {
         self.wake.clone()
     }
 
-    async fn claim(&self, platforms: &[Platform], limit: i64) -> Result<Vec<Claimed>, StoreError> {
+    async fn claim(&self, sinks: &[Sink], limit: i64) -> Result<Vec<Claimed>, StoreError> {
         let now = self.now();
         let lease = now + chrono::Duration::from_std(self.policy.lease).expect("lease fits");
-        self.store.claim(&self.worker, now, lease, limit, platforms).await
+        self.store.claim(&self.worker, now, lease, limit, sinks).await
     }
 
     /// Claims one batch and delivers it (lanes side by side); returns how many rows it handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let batch = self.claim(&self.platforms(), self.policy.batch).await?;
+        let batch = self.claim(&self.sinks(), self.policy.batch).await?;
         let n = batch.len();
         let mut set = JoinSet::new();
         for row in batch {
@@ -165,9 +183,9 @@ impl Outbox {
     /// in flight are done. Claims for a platform whenever it has a free slot,
     /// so a slow delivery never holds back other lanes or the other platform.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut flying: JoinSet<Platform> = JoinSet::new();
-        let mut busy: BTreeMap<Platform, usize> = BTreeMap::new();
-        let done = |busy: &mut BTreeMap<Platform, usize>, p: Platform| {
+        let mut flying: JoinSet<Sink> = JoinSet::new();
+        let mut busy: BTreeMap<Sink, usize> = BTreeMap::new();
+        let done = |busy: &mut BTreeMap<Sink, usize>, p: Sink| {
             if let Some(n) = busy.get_mut(&p) {
                 *n = n.saturating_sub(1);
             }
@@ -179,7 +197,7 @@ impl Outbox {
                 }
             }
             let (mut claimed, mut trouble) = (0, false);
-            for p in self.platforms() {
+            for p in self.sinks() {
                 let free =
                     self.policy.per_platform.saturating_sub(busy.get(&p).copied().unwrap_or(0));
                 if free == 0 {
@@ -232,19 +250,26 @@ impl Outbox {
     }
 
     async fn deliver(&self, row: Claimed) {
-        let platform = row.platform;
+        let platform = row.sink;
         let delivery: Delivery = match serde_json::from_str(&row.payload) {
             Ok(d) => d,
             Err(e) => return self.give_up(&row, &format!("unreadable payload: {e}")).await,
         };
-        let Some(api) = self.apis.get(&platform).cloned() else {
-            let why = format!("the {platform} adapter is not running in this process");
-            return self.reschedule(&row, Duration::from_secs(300), &why).await;
+        let work = async {
+            match row.sink {
+                Sink::Chat(p) => match self.apis.get(&p).cloned() {
+                    Some(api) => self.perform(&*api, &row, &delivery).await,
+                    None => Err(Failure::Missing(format!("the {p} adapter is not running here"))),
+                },
+                sink => match &self.notifier {
+                    Some(n) => Ok(n.send(sink, row.id, &delivery).await?),
+                    None => Err(Failure::Missing(format!("{sink} is not configured here"))),
+                },
+            }
         };
         // A platform that accepts the connection and never answers must not hold the lane.
         let limit = self.policy.lease / 2;
-        let outcome = match tokio::time::timeout(limit, self.perform(&*api, &row, &delivery)).await
-        {
+        let outcome = match tokio::time::timeout(limit, work).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 Err(Failure::Chat(ChatError::Unavailable(format!("no answer within {limit:?}"))))
@@ -281,6 +306,10 @@ impl Outbox {
                 let why = format!("database: {e}");
                 self.reschedule(&row, self.policy.backoff(row.attempts, row.id), &why).await;
             }
+            // Another replica (or a later start) has what this one lacks.
+            Err(Failure::Missing(why)) => {
+                self.reschedule(&row, Duration::from_secs(300), &why).await
+            }
             Err(Failure::Chat(e)) => self.give_up(&row, &e.to_string()).await,
         }
     }
@@ -302,8 +331,8 @@ impl Outbox {
 
     /// Drops a row the platform refused for good (only that row).
     async fn give_up(&self, row: &Claimed, why: &str) {
-        self.counters.failed(row.platform);
-        warn!(row = row.id, incident = %row.incident, platform = %row.platform, why, "outbox: the platform refused a delivery; dropping it");
+        self.counters.failed(row.sink);
+        warn!(row = row.id, incident = %row.incident, sink = %row.sink, why, "outbox: the destination refused a delivery; dropping it");
         if let Err(e) = self.store.finish(row.id, &self.worker, self.now(), Some(why)).await {
             warn!(error = %e, row = row.id, "outbox: cannot record the refusal");
         }

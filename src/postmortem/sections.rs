@@ -76,8 +76,10 @@ impl Record<'_> {
         let inc = self.incident;
         let declared = Some(inc.declared_at);
         let first_update = inc.first_update_at();
+        let acknowledged = inc.acknowledged.as_ref().map(|a| a.at);
         let times = [
             ("Declared", declared),
+            ("Acknowledged", acknowledged),
             ("First update", first_update),
             ("Mitigated", inc.mitigated_at),
             ("Resolved", inc.resolved_at),
@@ -93,6 +95,7 @@ impl Record<'_> {
             out.push_str(" |");
         }
         let spans = [
+            ("Time to acknowledge (declared → acknowledged)", declared, acknowledged),
             ("Time to first update (declared → first update)", declared, first_update),
             ("Time to mitigate (declared → mitigated)", declared, inc.mitigated_at),
             ("Time to resolve (declared → resolved)", declared, inc.resolved_at),
@@ -294,6 +297,9 @@ fn kind_label(kind: EntryKind) -> &'static str {
         EntryKind::Resolved => "resolved",
         EntryKind::Closed => "closed",
         EntryKind::Message => "message",
+        EntryKind::Acknowledged => "acknowledged",
+        EntryKind::Alert => "alert",
+        EntryKind::Paged => "paged",
     }
 }
 

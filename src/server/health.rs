@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Health;
-use crate::incident::Platform;
+use crate::store::Sink;
 
 /// Liveness: the process answers. Stays up through platform and database trouble.
 pub async fn healthz() -> &'static str {
@@ -29,7 +29,7 @@ pub async fn readyz(State(s): State<Health>) -> Response {
     let after = s.outbox.policy().degraded_after;
     let degraded: Vec<_> = s
         .outbox
-        .platforms()
+        .sinks()
         .into_iter()
         .filter_map(|p| s.outbox.counters.degraded(p, now, after).map(|streak| (p, streak)))
         .collect();
@@ -38,12 +38,12 @@ pub async fn readyz(State(s): State<Health>) -> Response {
         return "ready\n".into_response();
     }
     let backlogs = match s.store.outbox_stats().await {
-        Ok(st) => st.by_platform,
+        Ok(st) => st.by_sink,
         Err(_) => Vec::new(),
     };
     let mut problems = Vec::new();
     for (p, streak) in degraded {
-        let backlog = backlogs.iter().find(|b| b.platform == p);
+        let backlog = backlogs.iter().find(|b| b.sink == p);
         let waiting = backlog.map_or(0, |b| b.pending);
         let oldest =
             backlog.and_then(|b| b.oldest_pending).map_or(0, |t| (now - t).num_seconds().max(0));
@@ -65,6 +65,10 @@ pub async fn metrics(State(s): State<Health>) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
         }
     };
+    // Every chat platform (0 when off), and every other destination in use.
+    let mut sinks: std::collections::BTreeSet<Sink> = Sink::CHAT.into_iter().collect();
+    sinks.extend(s.outbox.sinks());
+    sinks.extend(stats.by_sink.iter().map(|b| b.sink));
     let mut out = String::new();
     gauge_line(
         &mut out,
@@ -94,8 +98,8 @@ pub async fn metrics(State(s): State<Health>) -> Response {
         ("tocsin_delivery_paced_total", "Deliveries held back to keep within rate limits.", 3),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for p in Platform::ALL {
-            let c = s.outbox.counters.get(p);
+        for p in &sinks {
+            let c = s.outbox.counters.get(*p);
             let v = [c.delivered, c.failed, c.retried, c.paced][pick];
             let _ = writeln!(out, "{name}{{platform=\"{p}\"}} {v}");
         }
@@ -120,8 +124,8 @@ pub async fn metrics(State(s): State<Health>) -> Response {
         ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for p in Platform::ALL {
-            let b = stats.by_platform.iter().find(|b| b.platform == p);
+        for p in sinks.iter().copied() {
+            let b = stats.by_sink.iter().find(|b| b.sink == p);
             let v = match name {
                 "tocsin_outbox_pending_by_platform" => b.map_or(0.0, |b| b.pending as f64),
                 "tocsin_platform_degraded" => f64::from(u8::from(
@@ -144,7 +148,7 @@ pub async fn metrics(State(s): State<Health>) -> Response {
         out,
         "# HELP {name} 1 for the kind of fault a failing platform's deliveries wait on.\n# TYPE {name} gauge"
     );
-    for p in Platform::ALL {
+    for p in sinks.iter().copied() {
         if let Some(f) = s.outbox.counters.failing(p) {
             let _ = writeln!(out, "{name}{{platform=\"{p}\",cause=\"{}\"}} 1", f.cause.as_str());
         }

@@ -98,11 +98,65 @@ pub enum SubscriptionChange {
     Remove { channel: ChannelRef, scope: Scope },
 }
 
-/// An effect to deliver, already expanded to one platform.
+/// Where a delivery goes: a chat platform, the paging services, or one of
+/// the configured webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Sink {
+    Chat(Platform),
+    /// PagerDuty and Opsgenie.
+    Pager,
+    /// The webhook at this position in the configuration.
+    Hook(u16),
+}
+
+impl Sink {
+    /// The chat platforms.
+    pub const CHAT: [Sink; 3] =
+        [Sink::Chat(Platform::Slack), Sink::Chat(Platform::Discord), Sink::Chat(Platform::Console)];
+
+    pub fn name(self) -> String {
+        match self {
+            Sink::Chat(p) => p.as_str().to_string(),
+            Sink::Pager => "pager".into(),
+            Sink::Hook(n) => format!("hook-{n}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "pager" {
+            return Some(Sink::Pager);
+        }
+        if let Some(n) = s.strip_prefix("hook-") {
+            return n.parse().ok().map(Sink::Hook);
+        }
+        Platform::parse(s).map(Sink::Chat)
+    }
+
+    pub fn platform(self) -> Option<Platform> {
+        match self {
+            Sink::Chat(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl From<Platform> for Sink {
+    fn from(p: Platform) -> Self {
+        Sink::Chat(p)
+    }
+}
+
+impl std::fmt::Display for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// An effect to deliver, already expanded to one destination.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
     pub incident: IncidentId,
-    pub platform: Platform,
+    pub sink: Sink,
     /// JSON of the delivery; the outbox module owns its shape.
     pub payload: String,
 }
@@ -110,7 +164,7 @@ pub struct OutboxItem {
 impl OutboxItem {
     /// Rows of one lane are delivered one at a time, in order.
     pub fn lane(&self) -> String {
-        format!("{}/{}", self.incident.0, self.platform)
+        format!("{}/{}", self.incident.0, self.sink)
     }
 }
 
@@ -140,13 +194,26 @@ pub struct Commit {
     /// When it was decided, by the engine's clock (now when not given): the
     /// inbox row's time, and when its outbox rows are first due.
     pub at: Option<DateTime<Utc>>,
+    /// An alert group's new incident.
+    pub alert_group: Option<AlertGroup>,
+}
+
+/// The incident an alert group opened. `previous` is the one the group had
+/// when this was decided (a resolved or closed one), so that two
+/// notifications racing to open one incident for a group cannot both win.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGroup {
+    pub source: String,
+    pub group: String,
+    pub incident: IncidentId,
+    pub previous: Option<IncidentId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
     pub id: i64,
     pub incident: IncidentId,
-    pub platform: Platform,
+    pub sink: Sink,
     pub payload: String,
     /// Including this one.
     pub attempts: i64,
@@ -165,14 +232,14 @@ pub struct OutboxStats {
     pub delivered: i64,
     pub failed: i64,
     pub oldest_pending: Option<DateTime<Utc>>,
-    /// What waits, per platform (platforms with nothing waiting are left out).
-    pub by_platform: Vec<Backlog>,
+    /// What waits, per destination (those with nothing waiting are left out).
+    pub by_sink: Vec<Backlog>,
 }
 
-/// One platform's share of the outbox.
+/// One destination's share of the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backlog {
-    pub platform: Platform,
+    pub sink: Sink,
     pub pending: i64,
     pub oldest_pending: Option<DateTime<Utc>>,
 }
@@ -209,6 +276,9 @@ pub trait Store: Retention + Lead + Send + Sync {
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>>;
 
+    /// The incident an alert group last opened.
+    async fn alert_group(&self, source: &str, group: &str) -> Result<Option<IncidentId>>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<()>;
 
@@ -218,7 +288,7 @@ pub trait Store: Retention + Lead + Send + Sync {
     /// Writes a decision atomically: inbox row, incident, entries, subscription, outbox.
     async fn commit(&self, commit: Commit) -> Result<()>;
 
-    /// Leases up to `limit` outbox rows for `platforms`, each the oldest undone
+    /// Leases up to `limit` outbox rows for `sinks`, each the oldest undone
     /// row of its lane. A worker never takes rows it has no adapter for.
     async fn claim(
         &self,
@@ -226,7 +296,7 @@ pub trait Store: Retention + Lead + Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
-        platforms: &[Platform],
+        sinks: &[Sink],
     ) -> Result<Vec<Claimed>>;
     /// Marks a leased row done; `error` is set when it was given up on.
     async fn finish(

@@ -39,8 +39,8 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> 
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-pub(super) fn decode_platform(s: &str) -> Result<Platform> {
-    Platform::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown platform {s:?}")))
+fn decode_sink(s: &str) -> Result<super::Sink> {
+    super::Sink::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown destination {s:?}")))
 }
 
 pub(super) fn incident(state: &str) -> Result<Incident> {
@@ -224,6 +224,34 @@ where
                 }
             }
         }
+        if let Some(g) = &c.alert_group {
+            let done = match g.previous {
+                None => sqlx::query(
+                    "INSERT INTO alert_groups (source, group_key, incident_id) VALUES ($1, $2, $3)
+                         ON CONFLICT DO NOTHING",
+                )
+                .bind(g.source.as_str())
+                .bind(g.group.as_str())
+                .bind(g.incident.0)
+                .execute(&mut *tx)
+                .await?,
+                Some(previous) => {
+                    sqlx::query(
+                        "UPDATE alert_groups SET incident_id = $1
+                         WHERE source = $2 AND group_key = $3 AND incident_id = $4",
+                    )
+                    .bind(g.incident.0)
+                    .bind(g.source.as_str())
+                    .bind(g.group.as_str())
+                    .bind(previous.0)
+                    .execute(&mut *tx)
+                    .await?
+                }
+            };
+            if DB::affected(&done) != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
         if let Some(a) = &c.audit {
             Self::insert_audit(tx, a).await?;
         }
@@ -234,7 +262,7 @@ where
                 )
                 .bind(item.lane())
                 .bind(item.incident.0)
-                .bind(item.platform.as_str())
+                .bind(item.sink.name())
                 .bind(&item.payload)
                 .bind(now)
                 .execute(&mut *tx)
@@ -379,6 +407,17 @@ where
         rows.iter().map(|(b,)| subscription(b)).collect()
     }
 
+    async fn alert_group(&self, source: &str, group: &str) -> Result<Option<IncidentId>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT incident_id FROM alert_groups WHERE source = $1 AND group_key = $2",
+        )
+        .bind(source)
+        .bind(group)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id,)| IncidentId(id)))
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -405,10 +444,10 @@ where
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
-        platforms: &[Platform],
+        sinks: &[super::Sink],
     ) -> Result<Vec<super::Claimed>> {
-        // ",slack,console," — matched against ',' || platform || ',' in SQL.
-        let wanted: String = platforms.iter().map(|p| format!(",{p}")).collect::<String>() + ",";
+        // ",slack,pager," — matched against ',' || platform || ',' in SQL.
+        let wanted: String = sinks.iter().map(|p| format!(",{p}")).collect::<String>() + ",";
         let rows: Vec<(i64, i64, String, String, i64, Option<String>)> = sqlx::query_as(DB::CLAIM)
             .bind(now)
             .bind(limit)
@@ -422,7 +461,7 @@ where
             out.push(super::Claimed {
                 id,
                 incident: IncidentId(incident),
-                platform: decode_platform(&platform)?,
+                sink: decode_sink(&platform)?,
                 payload,
                 attempts,
                 progress,
@@ -530,14 +569,10 @@ where
         )
         .fetch_all(&self.pool)
         .await?;
-        let by_platform = rows
+        let by_sink = rows
             .into_iter()
             .map(|(p, pending, oldest)| {
-                Ok(super::Backlog {
-                    platform: decode_platform(&p)?,
-                    pending,
-                    oldest_pending: oldest,
-                })
+                Ok(super::Backlog { sink: decode_sink(&p)?, pending, oldest_pending: oldest })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(super::OutboxStats {
@@ -546,7 +581,7 @@ where
             delivered,
             failed,
             oldest_pending: oldest,
-            by_platform,
+            by_sink,
         })
     }
 }

@@ -58,7 +58,7 @@ on_both_backends! {
         assert_eq!(announce, stakeholders, "the subscribed channel gets every announcement");
         assert!(stdout.contains(&format!("* tocsin archived #{channel}")));
 
-        let start = stdout.find("----- [22] INC-1-postmortem.md -----").expect("the postmortem was posted");
+        let start = stdout.find("----- [24] INC-1-postmortem.md -----").expect("the postmortem was posted");
         let end = stdout.find("----- end of INC-1-postmortem.md -----").unwrap();
         let pm = &stdout[start..end];
         let timeline = &pm[pm.find("## Timeline").unwrap()..];

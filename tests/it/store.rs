@@ -2,7 +2,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use tocsin::incident::*;
-use tocsin::store::{self, Commit, OutboxItem, StoreError, SubscriptionChange, Write};
+use tocsin::store::{self, Commit, OutboxItem, Sink, StoreError, SubscriptionChange, Write};
 
 use crate::support::db::on_both_backends;
 
@@ -53,7 +53,11 @@ async fn with_incident(s: &dyn store::Store) -> Incident {
 }
 
 fn item(incident: i64, platform: Platform, n: u32) -> OutboxItem {
-    OutboxItem { incident: IncidentId(incident), platform, payload: format!("{{\"n\":{n}}}") }
+    OutboxItem {
+        incident: IncidentId(incident),
+        sink: platform.into(),
+        payload: format!("{{\"n\":{n}}}"),
+    }
 }
 
 on_both_backends! {
@@ -166,23 +170,23 @@ on_both_backends! {
         s.commit(Commit { outbox: items, ..Default::default() }).await.unwrap();
         let now = Utc::now();
         let lease = now + Duration::seconds(30);
-        let first = s.claim("w1", now, lease, 10, &Platform::ALL).await.unwrap();
+        let first = s.claim("w1", now, lease, 10, &Sink::CHAT).await.unwrap();
         let payloads: Vec<&str> = first.iter().map(|c| c.payload.as_str()).collect();
         assert_eq!(payloads, ["{\"n\":1}", "{\"n\":3}", "{\"n\":4}"], "one head per lane");
-        assert!(s.claim("w2", now, lease, 10, &Platform::ALL).await.unwrap().is_empty(), "leased heads block their lanes");
+        assert!(s.claim("w2", now, lease, 10, &Sink::CHAT).await.unwrap().is_empty(), "leased heads block their lanes");
         s.retry_at(first[0].id, "w1", now + Duration::seconds(60), "503").await.unwrap();
         s.finish(first[1].id, "w1", now, None).await.unwrap();
         s.finish(first[2].id, "w1", now, Some("channel_not_found")).await.unwrap();
-        assert!(s.claim("w2", now, lease, 10, &Platform::ALL).await.unwrap().is_empty(), "a lane waits for its head's retry");
+        assert!(s.claim("w2", now, lease, 10, &Sink::CHAT).await.unwrap().is_empty(), "a lane waits for its head's retry");
         let later = now + Duration::seconds(61);
-        let retried = s.claim("w2", later, later + Duration::seconds(30), 10, &Platform::ALL).await.unwrap();
+        let retried = s.claim("w2", later, later + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
         assert_eq!(retried.len(), 1);
         assert_eq!(retried[0].payload, "{\"n\":1}");
         assert_eq!(retried[0].attempts, 2);
         s.finish(retried[0].id, "w1", later, None).await.unwrap();
         assert_eq!(s.outbox_stats().await.unwrap().pending, 2, "a finish by another worker is ignored");
         s.finish(retried[0].id, "w2", later, None).await.unwrap();
-        let next = s.claim("w2", later, later + Duration::seconds(30), 10, &Platform::ALL).await.unwrap();
+        let next = s.claim("w2", later, later + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
         assert_eq!(next[0].payload, "{\"n\":2}");
         let stats = s.outbox_stats().await.unwrap();
         assert_eq!((stats.pending, stats.delivered, stats.failed), (1, 2, 1));
@@ -195,9 +199,9 @@ on_both_backends! {
         let a = with_incident(&*s).await;
         s.commit(Commit { outbox: vec![item(a.id.0, Platform::Slack, 1)], ..Default::default() }).await.unwrap();
         let now = Utc::now();
-        assert_eq!(s.claim("crashed", now, now + Duration::seconds(5), 10, &Platform::ALL).await.unwrap().len(), 1);
+        assert_eq!(s.claim("crashed", now, now + Duration::seconds(5), 10, &Sink::CHAT).await.unwrap().len(), 1);
         let after = now + Duration::seconds(6);
-        let again = s.claim("w2", after, after + Duration::seconds(5), 10, &Platform::ALL).await.unwrap();
+        let again = s.claim("w2", after, after + Duration::seconds(5), 10, &Sink::CHAT).await.unwrap();
         assert_eq!(again.len(), 1, "the crashed worker's row is handed out again");
     }
 }
@@ -219,7 +223,7 @@ on_both_backends! {
                 let mut got = Vec::new();
                 loop {
                     let now = Utc::now();
-                    let batch = s.claim(&name, now, now + Duration::seconds(60), 5, &Platform::ALL).await.unwrap();
+                    let batch = s.claim(&name, now, now + Duration::seconds(60), 5, &Sink::CHAT).await.unwrap();
                     if batch.is_empty() {
                         if s.outbox_stats().await.unwrap().pending == 0 {
                             break;
@@ -264,12 +268,12 @@ on_both_backends! {
         s.commit(Commit { outbox: items, ..Default::default() }).await.unwrap();
         let now = Utc::now();
         let lease = now + Duration::seconds(30);
-        let console = s.claim("console", now, lease, 10, &[Platform::Console]).await.unwrap();
+        let console = s.claim("console", now, lease, 10, &[Sink::Chat(Platform::Console)]).await.unwrap();
         assert_eq!(console.len(), 1);
-        assert_eq!(console[0].platform, Platform::Console);
-        let slack = s.claim("serve", now, lease, 10, &[Platform::Slack, Platform::Discord]).await.unwrap();
+        assert_eq!(console[0].sink, Sink::Chat(Platform::Console));
+        let slack = s.claim("serve", now, lease, 10, &[Sink::Chat(Platform::Slack), Sink::Chat(Platform::Discord)]).await.unwrap();
         assert_eq!(slack.len(), 1);
-        assert_eq!(slack[0].platform, Platform::Slack);
+        assert_eq!(slack[0].sink, Sink::Chat(Platform::Slack));
         assert!(s.claim("none", now, lease, 10, &[]).await.unwrap().is_empty());
     }
 }
@@ -291,7 +295,7 @@ on_both_backends! {
         }
         // The first old row was delivered long ago; the second still waits.
         let lease = old + Duration::seconds(60);
-        let head = s.claim("w", old, lease, 10, &[Platform::Slack]).await.unwrap();
+        let head = s.claim("w", old, lease, 10, &[Sink::Chat(Platform::Slack)]).await.unwrap();
         s.finish(head[0].id, "w", old, None).await.unwrap();
         let before = Utc::now() - Duration::days(30);
         let (outbox, inbox) = s.prune(before, 1_000).await.unwrap();

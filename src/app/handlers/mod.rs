@@ -41,6 +41,7 @@ const fn handler(name: &'static str, run: Run) -> Handler {
 
 /// Every subcommand, by its spec's name; a test holds this equal to `commands/`.
 pub(super) static HANDLERS: &[Handler] = &[
+    handler("ack", Run::Change(|_, _, _| Ok(Change::Acknowledge))),
     handler("close", Run::Change(|_, _, _| Ok(Change::Close))),
     handler("declare", Run::Write(|app, ctx, _, args| Box::pin(write::declare(app, ctx, args)))),
     handler(
@@ -53,6 +54,7 @@ pub(super) static HANDLERS: &[Handler] = &[
     handler("invite", Run::Change(invite)),
     handler("list", Run::Read(|app, ctx, _, _| Box::pin(read::list(app, ctx)))),
     handler("note", Run::Change(|_, _, a| Ok(Change::Note { text: need(a.text("text"))? }))),
+    handler("page", Run::Change(page)),
     handler("postmortem", Run::Change(|_, _, _| Ok(Change::Postmortem))),
     handler("resolve", Run::Change(|_, _, a| Ok(Change::Resolve { message: a.text("message") }))),
     handler(
@@ -95,14 +97,30 @@ fn need<T>(v: Option<T>) -> Result<T, Failure> {
 }
 
 fn invite(app: &App, ctx: &Ctx, a: &mut Args) -> Result<Change, Failure> {
-    let mut users = Vec::new();
+    let (mut users, mut teams) = (Vec::new(), Vec::new());
     for i in need(a.invitees("user"))? {
         match i {
             Invitee::User(u) => users.push(u),
-            Invitee::Team(t) => users.extend(app.team_members(&t, ctx.channel.platform)?),
+            Invitee::Team(t) => {
+                users.extend(app.team_members(&t, ctx.channel.platform)?);
+                teams.push(t);
+            }
         }
     }
-    Ok(Change::Invite { users })
+    Ok(Change::Invite { users, teams })
+}
+
+fn page(app: &App, ctx: &Ctx, a: &mut Args) -> Result<Change, Failure> {
+    let team = need(a.text("team"))?;
+    let team = app
+        .team_names()
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(&team))
+        .cloned()
+        .ok_or_else(|| Failure::user(format!("there is no team \"{team}\"")))?;
+    // Paging works for a team with no members on this platform too.
+    let members = app.team_members(&team, ctx.channel.platform).unwrap_or_default();
+    Ok(Change::Page { team, members })
 }
 
 /// Runs an invocation with its registered handler.

@@ -251,13 +251,37 @@ impl Session {
                 Ok(t) => self.clock.set(t.with_timezone(&Utc)),
                 Err(e) => self.note(&format!("usage: :clock 2026-11-22T14:00:00Z ({e})")),
             },
-            "advance" => match parse_duration(rest) {
-                Some(d) if self.clock.advance(d) => {}
-                _ => self.note("usage: :advance 90s | 5m | 2h (within the calendar)"),
-            },
+            "advance" => {
+                match parse_duration(rest).and_then(|d| self.clock.now().checked_add_signed(d)) {
+                    Some(until) => self.advance_to(until).await,
+                    None => self.note("usage: :advance 90s | 5m | 2h (within the calendar)"),
+                }
+            }
             other => self.note(&format!("unknown console command :{other}; :help lists them")),
         }
         Flow::Continue
+    }
+
+    /// Moves the clock on to `until`, stopping at every reminder due on the
+    /// way so that each fires at its time.
+    async fn advance_to(&mut self, until: DateTime<Utc>) {
+        let mut last = None;
+        loop {
+            match self.app.next_reminder().await {
+                // Due again at the same time: it could not be sent; do not spin.
+                Some(due) if due <= until && last != Some(due) => {
+                    last = Some(due);
+                    self.clock.set(due.max(self.clock.now()));
+                    self.app.handle(Inbound::tick()).await;
+                    if let Err(e) = self.outbox.drain().await {
+                        self.note(&format!("could not deliver yet: {e}"));
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.clock.set(until);
     }
 
     async fn event(&self, event: Event) {

@@ -82,7 +82,7 @@ mod tests {
         assert_eq!(cmd["command"], "/incident");
         assert_eq!(cmd["url"], "https://tocsin.example.com/slack/commands");
         assert_eq!(cmd["should_escape"], true, "mentions arrive as <@U…> ids");
-        assert!(cmd["usage_hint"].as_str().unwrap().starts_with("close | declare |"));
+        assert!(cmd["usage_hint"].as_str().unwrap().starts_with("ack | close | declare |"));
         assert_eq!(
             m["settings"]["event_subscriptions"]["request_url"],
             "https://tocsin.example.com/slack/events"

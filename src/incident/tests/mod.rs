@@ -137,7 +137,7 @@ fn illegal_transitions_are_refused_with_one_sentence() {
         ),
         (
             &open,
-            Change::Invite { users: vec![alice()] },
+            Change::Invite { users: vec![alice()], teams: vec![] },
             "everyone named is already a responder of INC-7",
         ),
         (
@@ -188,7 +188,9 @@ fn only_responders_change_an_incident_and_only_the_commander_or_holder_hands_ove
         "only responders of INC-7 can do that; ask the commander to invite you"
     );
     let inc =
-        apply(&inc, Change::Invite { users: vec![bob(), carol()] }, &alice(), 1).unwrap().incident;
+        apply(&inc, Change::Invite { users: vec![bob(), carol()], teams: vec![] }, &alice(), 1)
+            .unwrap()
+            .incident;
     let inc = apply(&inc, Change::AssignRole { role: "scribe".into(), user: bob() }, &alice(), 2)
         .unwrap()
         .incident;
@@ -385,3 +387,6 @@ proptest! {
         }
     }
 }
+
+mod alerting;
+mod reminders;
