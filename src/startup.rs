@@ -140,6 +140,12 @@ pub async fn start(config: Config) -> Result<Running, StartupError> {
 /// [`start`] with a clock and retry policy of the caller's.
 pub async fn start_with(config: Config, options: Options) -> Result<Running, StartupError> {
     let started = Instant::now();
+    if config.alerts.as_ref().is_some_and(|a| a.platform == Platform::Console) {
+        return Err(StartupError::Config(format!(
+            "{}: alerts: needs [slack] or [discord] for the incidents alerts open (`tocsin console` tries the rules with :alert)",
+            config.source()
+        )));
+    }
     let slack_chat =
         config.slack.as_ref().map(|c| Arc::new(SlackChat::new(&c.bot_token, &c.api_base_url)));
     let discord_chat = config.discord.as_ref().map(|c| Arc::new(DiscordChat::new(c)));

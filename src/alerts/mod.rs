@@ -25,26 +25,74 @@ use crate::app::{App, Ctx, Event, Inbound};
 use crate::config::AlertsConfig;
 use crate::incident::alerting::AlertBatch;
 use crate::incident::{ChannelRef, Platform, UserRef};
+use chrono::{DateTime, Utc};
 
 pub use payload::{generic, notification};
 
-pub struct AlertsState {
-    app: Arc<App>,
-    token: String,
+/// Where an alert came in, and how its body reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Alertmanager,
+    Grafana,
+    Generic,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "alertmanager" => Some(Kind::Alertmanager),
+            "grafana" => Some(Kind::Grafana),
+            "generic" => Some(Kind::Generic),
+            _ => None,
+        }
+    }
+}
+
+/// Alert bodies to engine events: parsed, matched against the rules.
+/// The HTTP endpoints and the console's `:alert` share it.
+pub struct Intake {
     platform: Platform,
     rules: Vec<rules::Rule>,
     severities: Vec<String>,
 }
 
-impl AlertsState {
-    pub fn new(app: Arc<App>, config: &AlertsConfig, severities: &[String]) -> Self {
+impl Intake {
+    pub fn new(config: &AlertsConfig, severities: &[String]) -> Self {
         Self {
-            app,
-            token: config.token.to_string(),
             platform: config.platform,
             rules: config.rules.iter().map(rules::Rule::new).collect(),
             severities: severities.to_vec(),
         }
+    }
+
+    /// The event for one notification, or what is wrong with its body.
+    pub fn read(&self, kind: Kind, body: &[u8], now: DateTime<Utc>) -> Result<Inbound, String> {
+        let batch = match kind {
+            Kind::Alertmanager => notification("alertmanager", body)?,
+            Kind::Grafana => notification("grafana", body)?,
+            Kind::Generic => generic(body, now)?,
+        };
+        let rule = rules::first_match(&self.rules, &batch, &self.severities);
+        let me =
+            UserRef::named(self.platform, format!("alerts:{}", batch.source), batch.source.clone());
+        let ctx = Ctx {
+            user: me,
+            channel: ChannelRef::new(self.platform, ""),
+            event_id: Some(event_id(&batch)),
+        };
+        Ok(Inbound::new(ctx, Event::Alert { batch, rule }))
+    }
+}
+
+pub struct AlertsState {
+    app: Arc<App>,
+    token: String,
+    intake: Intake,
+}
+
+impl AlertsState {
+    pub fn new(app: Arc<App>, config: &AlertsConfig, severities: &[String]) -> Self {
+        Self { app, token: config.token.to_string(), intake: Intake::new(config, severities) }
     }
 }
 
@@ -73,11 +121,11 @@ async fn alertmanager(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    receive(&s, &headers, &body, |b| notification("alertmanager", b)).await
+    receive(&s, &headers, &body, Kind::Alertmanager).await
 }
 
 async fn grafana(State(s): State<Arc<AlertsState>>, headers: HeaderMap, body: Bytes) -> Response {
-    receive(&s, &headers, &body, |b| notification("grafana", b)).await
+    receive(&s, &headers, &body, Kind::Grafana).await
 }
 
 async fn generic_endpoint(
@@ -85,16 +133,10 @@ async fn generic_endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let now = s.app.now();
-    receive(&s, &headers, &body, |b| generic(b, now)).await
+    receive(&s, &headers, &body, Kind::Generic).await
 }
 
-async fn receive(
-    s: &AlertsState,
-    headers: &HeaderMap,
-    body: &[u8],
-    parse: impl FnOnce(&[u8]) -> Result<AlertBatch, String>,
-) -> Response {
+async fn receive(s: &AlertsState, headers: &HeaderMap, body: &[u8], kind: Kind) -> Response {
     if !authorized(s, headers) {
         warn!("refused an alert without the right bearer token");
         return (
@@ -104,21 +146,14 @@ async fn receive(
         )
             .into_response();
     }
-    let batch = match parse(body) {
-        Ok(b) => b,
+    let inbound = match s.intake.read(kind, body, s.app.now()) {
+        Ok(i) => i,
         Err(why) => {
             warn!(why, "unreadable alert");
             return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": why}))).into_response();
         }
     };
-    let rule = rules::first_match(&s.rules, &batch, &s.severities);
-    let me = UserRef::named(s.platform, format!("alerts:{}", batch.source), batch.source.clone());
-    let ctx = Ctx {
-        user: me,
-        channel: ChannelRef::new(s.platform, ""),
-        event_id: Some(event_id(&batch)),
-    };
-    let reply = s.app.handle(Inbound::new(ctx, Event::Alert { batch, rule })).await;
+    let reply = s.app.handle(inbound).await;
     let said = reply.message.to_plain();
     if reply.recorded() {
         (StatusCode::OK, axum::Json(json!({"result": said}))).into_response()

@@ -155,9 +155,11 @@ fn alert_rules_and_webhooks_are_checked() {
         with(&format!("{token}[[alerts.rules]]\nname = \"r\"\nseverity = \"P1\"\n")),
         r#"bot.toml: alerts.rules[0].severity: "P1" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
     );
+    let console_only = parse("[alerts]\ntoken = \"0123456789abcdef\"\n").unwrap();
     assert_eq!(
-        error("[alerts]\ntoken = \"0123456789abcdef\"\n"),
-        "bot.toml: alerts: needs a chat platform for the incidents alerts open: add [slack] or [discord]"
+        console_only.alerts.unwrap().platform,
+        crate::incident::Platform::Console,
+        "for `tocsin console`"
     );
     assert_eq!(
         error(

@@ -111,17 +111,22 @@ pub fn topic(incident: &Incident, _rules: &Rules) -> String {
 }
 
 pub(super) fn header(incident: &Incident, rules: &Rules) -> Message {
-    let commander =
-        incident.holder("commander").cloned().unwrap_or_else(|| incident.declared_by.clone());
     let _ = rules;
-    Message::new()
+    let m = Message::new()
         .plain(format!("🚨 {} · {} · ", incident.id, incident.severity))
         .strong(&incident.title)
         .line()
-        .plain(format!("Status: {} · Commander: ", incident.status.title()))
-        .user(&commander)
-        .line()
-        .plain("Declared by ")
-        .user(&incident.declared_by)
-        .plain(". Flag messages with 📌 or “Add to timeline” to put them on the record; `/incident help` lists the commands.")
+        .plain(format!("Status: {} · Commander: ", incident.status.title()));
+    let m = match incident.holder("commander") {
+        Some(c) => m.user(c),
+        None => m.plain("none yet (`/incident role commander @you` to lead)"),
+    };
+    let m = match &incident.origin {
+        Some(o) => m.line().plain(format!(
+            "Opened by alert rule {} ({}); not acknowledged yet: `/incident ack` when you are on it.",
+            o.rule, o.source
+        )),
+        None => m.line().plain("Declared (and acknowledged) by ").user(&incident.declared_by).plain("."),
+    };
+    m.plain(" Flag messages with 📌 or “Add to timeline” to put them on the record; `/incident help` lists the commands.")
 }

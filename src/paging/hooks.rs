@@ -40,7 +40,5 @@ pub(super) async fn call(
         .send()
         .await
         .map_err(|e| unreachable("the webhook", e))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    classify(status, "the webhook", &text)
+    classify(resp, "the webhook").await
 }

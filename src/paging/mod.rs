@@ -85,15 +85,22 @@ impl Notifier for Paging {
 
 /// How an HTTP answer sorts for retrying: 2xx done, 429 and 5xx (and
 /// network trouble) later, 401/403 an operator's fix, anything else refused.
-pub(crate) fn classify(
-    status: reqwest::StatusCode,
-    what: &str,
-    body: &str,
-) -> Result<(), ChatError> {
-    let said: String = body.chars().take(200).collect();
+/// A 429 waits as long as `Retry-After` says, else the usual backoff.
+pub(crate) async fn classify(resp: reqwest::Response, what: &str) -> Result<(), ChatError> {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(3600)));
+    let said: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
     match status.as_u16() {
         200..=299 => Ok(()),
-        429 => Err(ChatError::RateLimited(Duration::from_secs(30))),
+        429 => match retry_after {
+            Some(after) => Err(ChatError::RateLimited(after)),
+            None => Err(ChatError::Unavailable(format!("{what} answered {status}"))),
+        },
         401 | 403 => Err(ChatError::Unauthorized(format!("{what} answered {status}: {said}"))),
         500..=599 => Err(ChatError::Unavailable(format!("{what} answered {status}"))),
         _ => Err(ChatError::Rejected(format!("{what} answered {status}: {said}"))),

@@ -55,9 +55,7 @@ pub(super) async fn pagerduty(
         })
     };
     let resp = http.post(url).json(&body).send().await.map_err(|e| unreachable("PagerDuty", e))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    classify(status, "PagerDuty", &text)
+    classify(resp, "PagerDuty").await
 }
 
 pub(super) async fn opsgenie(
@@ -86,9 +84,7 @@ pub(super) async fn opsgenie(
         }))
     };
     let resp = req.send().await.map_err(|e| unreachable("Opsgenie", e))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    classify(status, "Opsgenie", &text)
+    classify(resp, "Opsgenie").await
 }
 
 #[cfg(test)]

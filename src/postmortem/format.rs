@@ -34,7 +34,7 @@ pub(super) fn clock(
 }
 
 /// A duration the way people say it: `12s`, `42m 10s`, `5m`, `1h 05m`, `2d 3h`.
-pub(super) fn duration(d: TimeDelta) -> String {
+pub fn duration(d: TimeDelta) -> String {
     let secs = d.num_seconds();
     let sign = if secs < 0 { "-" } else { "" };
     let secs = secs.unsigned_abs();

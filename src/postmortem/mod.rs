@@ -10,6 +10,7 @@ mod template;
 
 use crate::incident::{Incident, Rules, TimelineEntry};
 
+pub use format::duration;
 pub use template::{PLACEHOLDERS, TemplateError, check_template};
 
 /// The built-in template.

@@ -110,6 +110,20 @@ fn a_malformed_config_exits_2_with_one_line_naming_file_key_and_reason() {
 }
 
 #[test]
+fn serving_alerts_without_a_chat_platform_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot.toml"), "[alerts]\ntoken = \"0123456789abcdef\"\n")
+        .unwrap();
+    let out = tocsin(&["serve"], "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: bot.toml: alerts: needs [slack] or [discord] for the incidents alerts open (`tocsin console` tries the rules with :alert)\n"
+    );
+    assert!(!dir.path().join("tocsin.db").exists(), "nothing was created");
+}
+
+#[test]
 fn exporting_an_incident_that_does_not_exist_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let config =

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alerts;
 mod console;
 mod crash;
 mod discord;
@@ -9,6 +10,7 @@ mod discord_faults;
 mod edges;
 mod flow;
 mod layout;
+mod reminders;
 mod replicas;
 mod retention;
 mod server;

@@ -59,7 +59,18 @@ pub(super) async fn status(
         Some(u) => m.user(u),
         None => m.plain("vacant"),
     };
-    m = m.plain(format!(" · {} responders", inc.responders.len()));
+    m = m.plain(format!(" · {} responders", inc.responders.len())).line();
+    m = match &inc.acknowledged {
+        Some(a) => m.plain("Acknowledged by ").user(&a.by).plain(format!(
+            " at {} ({} after declaring)",
+            a.at.format("%H:%M UTC"),
+            crate::postmortem::duration(a.at - inc.declared_at)
+        )),
+        None => m.plain("Not acknowledged yet: `/incident ack` when you are on it"),
+    };
+    if let Some(origin) = &inc.origin {
+        m = m.line().plain(format!("Opened by alert rule {} ({})", origin.rule, origin.source));
+    }
     if let Some(u) = inc.updates.last() {
         m = m
             .line()

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use super::room::Room;
+use crate::alerts::{Intake, Kind};
 use crate::app::{App, Ctx, Event, Inbound, Outcome, Reply};
 use crate::clock::{Clock, ManualClock};
 use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
@@ -23,6 +24,8 @@ Console commands:
   :flag N            use the \"Add to timeline\" action on message N
   :edit N TEXT       edit your message N        :delete N   delete your message N
   :clock RFC3339     set the clock (scripts)    :advance 5m move it on (s, m, h)
+  :alert KIND BODY   an alert as KIND (alertmanager, grafana, generic) sends it:
+                     JSON on the line, or @FILE; [alerts] rules in bot.toml apply
   :help              this list                  :quit       leave
 Lines starting with # are comments.";
 
@@ -35,6 +38,8 @@ pub struct Session {
     channel: String,
     /// Scripts echo each command so the transcript shows what ran.
     echo: bool,
+    /// Reads `:alert` bodies, when bot.toml has `[alerts]`.
+    alerts: Option<Intake>,
 }
 
 pub enum Flow {
@@ -60,7 +65,14 @@ impl Session {
             user: user.into(),
             channel: channel.trim_start_matches('#').into(),
             echo,
+            alerts: None,
         }
+    }
+
+    /// Lets `:alert` feed alerts through these rules.
+    pub fn with_alerts(mut self, intake: Intake) -> Self {
+        self.alerts = Some(intake);
+        self
     }
 
     pub fn prompt(&self) -> String {
@@ -247,6 +259,7 @@ impl Session {
                     self.event(event).await;
                 }
             }
+            "alert" => self.alert(rest).await,
             "clock" => match DateTime::parse_from_rfc3339(rest) {
                 Ok(t) => self.clock.set(t.with_timezone(&Utc)),
                 Err(e) => self.note(&format!("usage: :clock 2026-11-22T14:00:00Z ({e})")),
@@ -282,6 +295,34 @@ impl Session {
             }
         }
         self.clock.set(until);
+    }
+
+    /// `:alert KIND BODY`: the alert through the rules and into the engine.
+    async fn alert(&mut self, rest: &str) {
+        let Some(intake) = &self.alerts else {
+            self.note("bot.toml has no [alerts] section; add one with [[alerts.rules]] to try alerts here");
+            return;
+        };
+        let (word, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (Some(kind), false) = (Kind::parse(word), body.trim().is_empty()) else {
+            self.note("usage: :alert alertmanager|grafana|generic JSON (or @FILE)");
+            return;
+        };
+        let body = body.trim();
+        let bytes = match body.strip_prefix('@') {
+            Some(path) => match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => return self.note(&format!("cannot read {path}: {e}")),
+            },
+            None => body.as_bytes().to_vec(),
+        };
+        match intake.read(kind, &bytes, self.clock.now()) {
+            Ok(inbound) => {
+                let reply = self.app.handle(inbound).await;
+                self.room.say(&format!("* {word} alert: {}", reply.message.to_plain()));
+            }
+            Err(why) => self.note(&format!("the alert was refused: {why}")),
+        }
     }
 
     async fn event(&self, event: Event) {

@@ -6,6 +6,7 @@ pub mod db;
 pub mod discord_api;
 pub mod engine;
 pub mod http;
+pub mod paging_api;
 pub mod slack_api;
 pub mod tcp_proxy;
 
