@@ -17,6 +17,7 @@ pub mod incident;
 pub mod outbox;
 pub mod paging;
 pub mod postmortem;
+pub mod report;
 pub mod server;
 pub mod startup;
 pub mod store;

@@ -75,6 +75,20 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// Incidents of a period, measured: count, MTTA, time to mitigate and
+    /// MTTR (median and p90) by severity, source and team, and the share
+    /// declared out of hours ([report] sets the working hours).
+    Report {
+        /// How far back: 90d, 12w, 36h, or a date like 2026-09-01.
+        #[arg(long, default_value = "90d", value_name = "PERIOD")]
+        since: String,
+        /// Up to this date (midnight UTC, excluded); default: now.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// json gives times in seconds; csv one row per group.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -136,6 +150,13 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Markdown,
+    Json,
+    Csv,
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let config = match Config::load(args.config.as_deref()) {
@@ -191,6 +212,14 @@ fn main() -> ExitCode {
             }
             Command::Audit { incident, limit } => {
                 cli::retention::audit_log(config, incident, limit).await
+            }
+            Command::Report { since, until, format } => {
+                let format = match format {
+                    ReportFormat::Markdown => tocsin::report::Format::Markdown,
+                    ReportFormat::Json => tocsin::report::Format::Json,
+                    ReportFormat::Csv => tocsin::report::Format::Csv,
+                };
+                cli::report(config, &since, until.as_deref(), format).await
             }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),

@@ -234,6 +234,8 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
     }
     let counts = app.alert_counts();
     metrics.push(Arc::new(move |out: &mut String| counts.metrics(out)));
+    let timings = app.timings();
+    metrics.push(Arc::new(move |out: &mut String| timings.metrics(out)));
     let health = Health { store: store.clone(), outbox, metrics: Arc::new(metrics) };
     let router = server::router(health, surfaces);
     let limits = server::Limits::new(

@@ -12,6 +12,7 @@ mod handlers;
 mod inbound;
 mod locks;
 mod reminders;
+pub mod timings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ pub use inbound::{AlertMatch, CommandInput, Ctx, Event, Inbound, MessageSource, 
 use crate::clock::Clock;
 use crate::command::{self, ParseContext};
 use crate::config::{Config, TeamConfig, WebhookConfig};
-use crate::incident::{Message, Platform, Rules, UserRef};
-use crate::store::{Commit, Store, StoreError};
+use crate::incident::{Incident, Message, Platform, Rules, UserRef};
+use crate::store::{Commit, Store, StoreError, Write};
 
 /// How many times a decision is made again after losing a race.
 const ATTEMPTS: usize = 30;
@@ -53,6 +54,7 @@ pub struct App {
     /// Where incidents alerts open get their channel, when alerts are on.
     alerts_platform: Option<Platform>,
     alert_counts: Arc<alerts::AlertCounts>,
+    timings: Arc<timings::Timings>,
 }
 
 /// One attempt of a handler: load, decide, say what to write.
@@ -61,15 +63,30 @@ pub(crate) type Attempt<'a> =
 
 /// What one attempt of a handler decided.
 pub(crate) enum Step {
-    /// Write this, then answer with the message.
-    Commit(Box<Commit>, Message),
+    /// Write this, then answer with the message; once written, the
+    /// milestones it reached are observed for `/metrics`.
+    Commit(Box<Commit>, Message, Vec<timings::Reached>),
     /// Nothing to write.
     Done(Message),
 }
 
 impl Step {
+    /// A write; a new incident's milestones (a declarer acknowledges) count.
     pub(crate) fn write(commit: Commit, reply: Message) -> Self {
-        Step::Commit(Box::new(commit), reply)
+        let reached = match &commit.incident {
+            Some(Write::Insert(new)) => timings::reached(None, new),
+            _ => Vec::new(),
+        };
+        Step::Commit(Box::new(commit), reply, reached)
+    }
+
+    /// A write that changes `before`: the milestones it reaches count.
+    pub(crate) fn write_change(before: &Incident, commit: Commit, reply: Message) -> Self {
+        let reached = match &commit.incident {
+            Some(Write::Update { value, .. }) => timings::reached(Some(before), value),
+            _ => Vec::new(),
+        };
+        Step::Commit(Box::new(commit), reply, reached)
     }
 }
 
@@ -107,6 +124,7 @@ impl App {
             queues: locks::Queues::default(),
             alerts_platform: config.alerts.as_ref().map(|a| a.platform),
             alert_counts: Arc::default(),
+            timings: Arc::default(),
         }
     }
 
@@ -125,6 +143,11 @@ impl App {
     /// What became of alert notifications, for `/metrics`.
     pub fn alert_counts(&self) -> Arc<alerts::AlertCounts> {
         self.alert_counts.clone()
+    }
+
+    /// How long incidents took to reach their milestones, for `/metrics`.
+    pub fn timings(&self) -> Arc<timings::Timings> {
+        self.timings.clone()
     }
 
     /// The configured teams' names, for parsing invitations.
@@ -228,7 +251,7 @@ impl App {
         for _ in 0..ATTEMPTS {
             match attempt().await? {
                 Step::Done(m) => return Ok(m),
-                Step::Commit(mut c, reply) => {
+                Step::Commit(mut c, reply, reached) => {
                     c.event_id = ctx.event_id.clone();
                     c.at = Some(self.now());
                     c.audit = Some(audit::of(ctx, &c, self.now()));
@@ -238,6 +261,7 @@ impl App {
                             if let Some(w) = &self.wake {
                                 w.notify_one();
                             }
+                            self.timings.observe(&reached);
                             return Ok(reply);
                         }
                         Err(StoreError::Conflict) => {

@@ -2,6 +2,7 @@
 
 mod console;
 mod export;
+mod report;
 pub mod retention;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use crate::store::Store;
 
 pub use console::console;
 pub use export::{export, export_all, import};
+pub use report::report;
 
 /// A failed subcommand and its exit code: 2 for usage or configuration, 1 otherwise.
 pub struct CliError {
@@ -90,6 +92,19 @@ pub fn config_check(config: &Config) -> CliResult {
     let roles: Vec<&str> = config.roles.iter().map(|r| r.key.as_str()).collect();
     println!("  roles: {}", roles.join(", "));
     println!("  teams: {}", config.teams.len());
+    match &config.alerts {
+        Some(a) => println!("  alerts: on ({} rules, incidents on {})", a.rules.len(), a.platform),
+        None => println!("  alerts: off"),
+    }
+    let paged: Vec<&str> = config
+        .teams
+        .iter()
+        .filter(|t| t.pagerduty_routing_key.is_some() || t.opsgenie_api_key.is_some())
+        .map(|t| t.name.as_str())
+        .collect();
+    println!("  paging: {}", if paged.is_empty() { "off".into() } else { paged.join(", ") });
+    println!("  webhooks: {}", config.webhooks.len());
+    println!("  working hours: {}", config.report.describe());
     Ok(())
 }
 

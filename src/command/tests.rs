@@ -279,3 +279,28 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn the_readme_lists_every_subcommand_as_its_spec_says() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("## Commands").expect("a Commands section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let rows: Vec<Vec<String>> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().replace("\\|", "|")).collect())
+        .collect();
+    let specs = spec::all();
+    assert_eq!(rows.len(), specs.len(), "one row per subcommand");
+    for (row, s) in rows.iter().zip(specs) {
+        let who = serde_json::to_value(s.who).unwrap();
+        let expected = [
+            format!("`{}`", s.name),
+            format!("`/incident {}`", s.usage),
+            s.summary.clone(),
+            who.as_str().unwrap().to_string(),
+        ];
+        assert_eq!(row[..], expected[..], "README row for {}", s.name);
+    }
+}

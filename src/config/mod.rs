@@ -4,6 +4,7 @@
 mod alerting;
 mod env;
 mod errors;
+mod hours;
 mod raw;
 mod secret;
 #[cfg(test)]
@@ -99,6 +100,8 @@ pub struct Config {
     pub alerts: Option<AlertsConfig>,
     pub paging: PagingConfig,
     pub webhooks: Vec<WebhookConfig>,
+    /// `[report]`: the working hours `tocsin report` measures out-of-hours by.
+    pub report: crate::report::WorkingHours,
     source: String,
 }
 
@@ -240,6 +243,7 @@ impl Default for Config {
             alerts: None,
             paging: PagingConfig::default(),
             webhooks: Vec::new(),
+            report: crate::report::WorkingHours::default(),
             source: "defaults".to_owned(),
         }
     }

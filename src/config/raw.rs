@@ -27,6 +27,16 @@ pub(super) struct File {
     pub pagerduty: Option<PagerDuty>,
     pub opsgenie: Option<Opsgenie>,
     pub webhooks: Option<Vec<Webhook>>,
+    #[serde(default)]
+    pub report: Report,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Report {
+    pub timezone: Option<String>,
+    pub working_hours: Option<String>,
+    pub working_days: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

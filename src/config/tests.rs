@@ -131,6 +131,28 @@ fn the_example_file_with_every_setting_uncommented_loads() {
 }
 
 #[test]
+fn working_hours_are_checked() {
+    assert_eq!(
+        error("[report]\ntimezone = \"Mars/Olympus\"\n"),
+        r#"bot.toml: report.timezone: "Mars/Olympus" is not a time zone name like "Europe/Berlin" or "UTC""#
+    );
+    assert_eq!(
+        error("[report]\nworking_hours = \"9 to 5\"\n"),
+        r#"bot.toml: report.working_hours: "9 to 5" is not a span like "09:00-17:00" (or "22:00-06:00" past midnight)"#
+    );
+    assert_eq!(
+        error("[report]\nworking_days = [\"mon\", \"funday\"]\n"),
+        r#"bot.toml: report.working_days[1]: "funday" is not a day of the week like "mon" or "Monday""#
+    );
+    assert_eq!(
+        error("[report]\nworking_days = []\n"),
+        "bot.toml: report.working_days: needs at least one day"
+    );
+    let night = parse("[report]\ntimezone = \"Asia/Tokyo\"\nworking_hours = \"22:00-06:00\"\nworking_days = [\"Saturday\", \"sun\"]\n").unwrap();
+    assert_eq!(night.report.describe(), "Sat, Sun 22:00–06:00 Asia/Tokyo");
+}
+
+#[test]
 fn alert_rules_and_webhooks_are_checked() {
     let base = "[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\n";
     let with = |more: &str| error(&format!("{base}{more}"));
@@ -175,7 +197,7 @@ fn alert_rules_and_webhooks_are_checked() {
 #[test]
 fn every_key_the_parser_knows_is_in_the_example() {
     let text = example_fully_uncommented();
-    let sections: [(&str, &[&str]); 14] = [
+    let sections: [(&str, &[&str]); 15] = [
         ("[server]", keys::<raw::Server>()),
         ("[database]", keys::<raw::Database>()),
         ("[slack]", keys::<raw::Slack>()),
@@ -190,6 +212,7 @@ fn every_key_the_parser_knows_is_in_the_example() {
         ("[pagerduty]", keys::<raw::PagerDuty>()),
         ("[opsgenie]", keys::<raw::Opsgenie>()),
         ("[[webhooks]]", keys::<raw::Webhook>()),
+        ("[report]", keys::<raw::Report>()),
     ];
     // alerts.rules is a table of its own here.
     assert_eq!(keys::<raw::File>().len() + 1, sections.len(), "a table is left out here");
@@ -266,7 +289,7 @@ fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
     assert_eq!(
         error("slak = 1\n"),
         "bot.toml: slak: unknown key (expected one of: server, database, slack, discord, \
-         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks)"
+         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks, report)"
     );
 }
 

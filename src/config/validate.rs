@@ -68,6 +68,7 @@ pub(super) fn config(file: raw::File, cx: &Cx<'_>, base_dir: &Path) -> Result<Co
         alerts,
         paging: alerting::paging(cx, file.pagerduty, file.opsgenie)?,
         webhooks: alerting::webhooks(cx, file.webhooks)?,
+        report: super::hours::working_hours(cx, file.report)?,
         source: cx.origin.to_owned(),
     })
 }

@@ -153,6 +153,13 @@ on_both_backends! {
             paging.opsgenie().into_iter().filter(|c| c.action == "close").map(|c| c.alias).collect();
         assert_eq!(closes, ["tocsin-INC-1-payments"]);
 
+        // The acknowledgement and the resolution were measured as they happened.
+        let (_, metrics) = crate::support::http::get(bot.server.addr, "/metrics").await;
+        for name in ["acknowledge", "resolve"] {
+            let line = format!("tocsin_incident_time_to_{name}_seconds_count{{severity=\"SEV1\"}} 1\n");
+            assert!(metrics.contains(&line), "{line} in {metrics}");
+        }
+
         // The webhook got each event once, signed (the receiver checked the HMAC).
         let hooks: Vec<(String, String)> =
             paging.hooks().into_iter().map(|h| (h.event, h.delivery)).collect();

@@ -39,6 +39,27 @@ fn posts_in<'a>(out: &'a str, channel: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The lines of the first ``` block after `heading` in the README, but "…".
+pub(crate) fn readme_excerpt(heading: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = &readme[readme.find(heading).expect("the heading")..];
+    let block = &after[after.find("```\n").expect("a block") + 4..];
+    let block = &block[..block.find("\n```").unwrap()];
+    block.lines().filter(|l| *l != "…").map(str::to_string).collect()
+}
+
+/// Every line the README shows is a line the run printed.
+pub(crate) fn assert_excerpt_is_real(heading: &str, stdout: &str) {
+    let printed: std::collections::HashSet<&str> = stdout.lines().collect();
+    for line in readme_excerpt(heading) {
+        assert!(
+            printed.contains(line.as_str()),
+            "README under {heading:?} shows a line the run did not print:\n{line}"
+        );
+    }
+}
+
 on_both_backends! {
     async fn the_example_script_runs_a_whole_incident_and_prints_its_postmortem(db: &TestDb) {
         let dir = tempfile::tempdir().unwrap();
@@ -48,6 +69,7 @@ on_both_backends! {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
         assert!(!stdout.contains("\n! "), "no console command went wrong:\n{stdout}");
+        assert_excerpt_is_real("## A worked example", &stdout);
 
         let channel = "inc-1-checkout-failing-for-eu-customers";
         let incident_posts = posts_in(&stdout, channel);

@@ -12,6 +12,7 @@ mod flow;
 mod layout;
 mod reminders;
 mod replicas;
+mod report;
 mod retention;
 mod server;
 mod slack;

@@ -45,6 +45,7 @@ on_both_backends! {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
         assert!(!stdout.contains("\n! "), "no console command went wrong:\n{stdout}");
+        crate::console::assert_excerpt_is_real("## Acknowledgement and reminders", &stdout);
 
         assert!(stdout.contains("* generic alert: Opened INC-1 (SEV2) from the alert"));
         assert!(stdout.contains("Commander: none yet"), "the alert's incident has no commander");

@@ -206,7 +206,7 @@ async fn change_incident(
                 outbox,
                 ..Default::default()
             };
-            Ok(Step::write(commit, d.reply))
+            Ok(Step::write_change(&v.value, commit, d.reply))
         })
     })
     .await

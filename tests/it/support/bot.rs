@@ -52,6 +52,7 @@ impl Bot {
         with_slack: bool,
         tweak: impl FnOnce(&mut Config, &mut Options),
     ) -> Self {
+        super::logs();
         let discord = DiscordApi::start(
             &[(GENERAL, "general"), (ANNOUNCE, "announce"), (STAKE, "stakeholders")],
             &[ALICE, BOB, CAROL, DAVE],

@@ -12,6 +12,16 @@ pub mod tcp_proxy;
 
 use std::time::{Duration, Instant};
 
+/// With `RUST_LOG` set, the bot's logs show in a failing test's output.
+pub fn logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
+}
+
 /// Polls `cond` until it holds or `within` passes; panics with `what` on timeout.
 pub async fn eventually<F, Fut>(what: &str, within: Duration, mut cond: F)
 where
