@@ -21,3 +21,4 @@ pub mod report;
 pub mod server;
 pub mod startup;
 pub mod store;
+pub mod web;

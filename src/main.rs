@@ -89,6 +89,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
         format: ReportFormat,
     },
+    /// The web command center: `web link slack:U024BE7LH` prints a one-time
+    /// sign-in link for that person (for when chat is down).
+    Web {
+        #[command(subcommand)]
+        command: WebCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -125,6 +131,18 @@ enum IncidentCommand {
     Purge {
         #[arg(long)]
         by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebCommand {
+    /// Print a sign-in link (works once, for 15 minutes) for a chat person.
+    Link {
+        /// Who signs in: slack:<user id> or discord:<user id>.
+        person: String,
+        /// Where to land, e.g. /incidents/INC-7.
+        #[arg(long, value_name = "PATH")]
+        next: Option<String>,
     },
 }
 
@@ -220,6 +238,9 @@ fn main() -> ExitCode {
                     ReportFormat::Csv => tocsin::report::Format::Csv,
                 };
                 cli::report(config, &since, until.as_deref(), format).await
+            }
+            Command::Web { command: WebCommand::Link { person, next } } => {
+                cli::web::link(config, &person, next.as_deref()).await
             }
             Command::Config { command: ConfigCommand::Check } => cli::config_check(&config),
             Command::Manifest { platform: ManifestPlatform::Slack } => cli::manifest_slack(&config),

@@ -138,7 +138,7 @@ pub async fn start(config: Config) -> Result<Running, StartupError> {
 }
 
 /// [`start`] with a clock and retry policy of the caller's.
-pub async fn start_with(config: Config, options: Options) -> Result<Running, StartupError> {
+pub async fn start_with(mut config: Config, options: Options) -> Result<Running, StartupError> {
     let started = Instant::now();
     if config.alerts.as_ref().is_some_and(|a| a.platform == Platform::Console) {
         return Err(StartupError::Config(format!(
@@ -164,7 +164,6 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
             "no [slack] or [discord] section: serving HTTP and the outbox only; `tocsin console` runs a local chat room"
         );
     }
-    let Engine { store, outbox, app } = engine(&config, apis, sources, &options).await?;
     let listen = config.server.listen.clone();
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
         StartupError::Config(format!(
@@ -173,6 +172,9 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
         ))
     })?;
     let addr = listener.local_addr().map_err(anyhow::Error::from)?;
+    // Port 0 became a real port: links to the web pages name that one.
+    config.server.listen = addr.to_string();
+    let Engine { store, outbox, app } = engine(&config, apis, sources, &options).await?;
     let (stop, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(outbox.clone().run(stop_rx.clone()));
     let retention = chrono::Duration::days(i64::from(config.database.retention_days));
@@ -232,6 +234,16 @@ pub async fn start_with(config: Config, options: Options) -> Result<Running, Sta
             crate::alerts::AlertsState::new(app.clone(), alerts, &config.incidents.severities);
         surfaces.push(crate::alerts::routes(Arc::new(state)));
     }
+    let web = crate::web::WebState {
+        app: app.clone(),
+        outbox: outbox.clone(),
+        secure: config.web_base().starts_with("https://"),
+        discord_guild: config.discord.as_ref().map(|d| d.guild_id.clone()),
+        severities: config.incidents.severities.clone(),
+        hours: config.report.clone(),
+        postmortem_template: config.postmortem.text.clone(),
+    };
+    surfaces.push(crate::web::routes(Arc::new(web)));
     let counts = app.alert_counts();
     metrics.push(Arc::new(move |out: &mut String| counts.metrics(out)));
     let timings = app.timings();
@@ -274,8 +286,9 @@ async fn shutdown_signal() {
     }
 }
 
-/// Every ten minutes: purges incident records past their grace period, and
-/// prunes delivered outbox rows and inbox rows older than `retention`.
+/// Every ten minutes: purges incident records past their grace period,
+/// prunes delivered outbox rows and inbox rows older than `retention`, and
+/// forgets expired web links and sessions.
 async fn purge_periodically(
     store: Arc<dyn Store>,
     retention: chrono::Duration,
@@ -283,6 +296,9 @@ async fn purge_periodically(
 ) {
     loop {
         prune(&*store, chrono::Utc::now() - retention).await;
+        if let Err(e) = store.prune_web(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "pruning expired web sign-ins failed; will try again");
+        }
         match store.purge_due(chrono::Utc::now(), "tocsin").await {
             Ok(ids) if !ids.is_empty() => {
                 let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();

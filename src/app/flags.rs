@@ -114,7 +114,7 @@ impl App {
     ) -> Result<Message, Failure> {
         self.transact(ctx, || Box::pin(async move {
             let channel = ChannelRef::new(msg.key.platform, msg.key.channel.clone());
-            let Some(inc) = self.store.incident_in_channel(&channel).await? else {
+            let Some(inc) = self.incident_of_channel(&channel).await? else {
                 return match via {
                     FlagVia::Reaction => Ok(Step::Done(Message::new())),
                     FlagVia::Action => Err(Failure::user(

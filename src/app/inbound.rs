@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::command::OptionValue;
 use crate::incident::alerting::AlertBatch;
-use crate::incident::{ChannelRef, FlagVia, FlaggedMessage, MessageKey, Platform, UserRef};
+use crate::incident::{
+    ChannelRef, FlagVia, FlaggedMessage, IncidentId, MessageKey, Platform, UserRef,
+};
 use crate::outbox::ChatError;
 
 /// Who acted, where, and the platform's id for the event (for dedupe).
@@ -47,6 +49,8 @@ pub enum Event {
     Tick,
     /// A notification about a group of alerts, and the rule it matched.
     Alert { batch: AlertBatch, rule: Option<AlertMatch> },
+    /// Something said in an incident's room on the web.
+    Say { incident: IncidentId, text: String },
 }
 
 /// What the first matching alert rule makes of a group's alerts.

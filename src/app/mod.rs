@@ -12,6 +12,8 @@ mod handlers;
 mod inbound;
 mod locks;
 mod reminders;
+mod room;
+pub mod signin;
 pub mod timings;
 
 use std::collections::BTreeMap;
@@ -55,6 +57,8 @@ pub struct App {
     alerts_platform: Option<Platform>,
     alert_counts: Arc<alerts::AlertCounts>,
     timings: Arc<timings::Timings>,
+    /// Where the web pages are, for sign-in links.
+    web_base: String,
 }
 
 /// One attempt of a handler: load, decide, say what to write.
@@ -106,6 +110,7 @@ impl App {
                     config.discord.as_ref().and_then(|d| d.announce_channel.clone())
                 }
                 Platform::Console => Some(CONSOLE_ANNOUNCE.to_string()),
+                Platform::Web => None,
             };
             if let Some(c) = channel {
                 announce.insert(*p, c);
@@ -125,6 +130,7 @@ impl App {
             alerts_platform: config.alerts.as_ref().map(|a| a.platform),
             alert_counts: Arc::default(),
             timings: Arc::default(),
+            web_base: config.web_base(),
         }
     }
 
@@ -150,6 +156,11 @@ impl App {
         self.timings.clone()
     }
 
+    /// Where the web pages are reached.
+    pub fn web_base(&self) -> &str {
+        &self.web_base
+    }
+
     /// The configured teams' names, for parsing invitations.
     pub fn team_names(&self) -> &[String] {
         &self.team_names
@@ -173,6 +184,7 @@ impl App {
             Event::ReactionsCleared { key } => self.reactions_cleared(&ctx, &key).await,
             Event::Tick => self.remind().await,
             Event::Alert { batch, rule } => self.alert(&ctx, batch, rule).await,
+            Event::Say { incident, text } => self.say(&ctx, incident, &text).await,
         }
     }
 
@@ -295,6 +307,7 @@ impl App {
             Platform::Slack => &team.slack_users,
             Platform::Discord => &team.discord_users,
             Platform::Console => &team.console_users,
+            Platform::Web => &Vec::new(),
         };
         if ids.is_empty() {
             return Err(Failure::user(format!(

@@ -8,26 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{CliError, CliResult, open_store};
 use crate::config::Config;
-use crate::incident::{Incident, IncidentId, Platform, Subscription, TimelineEntry};
-use crate::store::{Audit, BackedUp, Backup, Store, StoreError};
-
-#[derive(Serialize, Deserialize)]
-struct ChannelOut {
-    platform: Platform,
-    id: String,
-    name: String,
-}
-
-/// One incident's whole record.
-#[derive(Serialize, Deserialize)]
-struct Record {
-    incident: Incident,
-    channels: Vec<ChannelOut>,
-    timeline: Vec<TimelineEntry>,
-    /// Set when the incident is marked for deletion: it is purged after this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    delete_after: Option<chrono::DateTime<chrono::Utc>>,
-}
+use crate::incident::{Incident, IncidentId, Subscription};
+use crate::store::record::{Record, record, record_of};
+use crate::store::{Audit, BackedUp, Backup, StoreError};
 
 /// A line of a backup.
 #[derive(Serialize, Deserialize)]
@@ -48,28 +31,6 @@ fn parse_id(incident: &str) -> Result<IncidentId, CliError> {
     IncidentId::parse(incident).ok_or_else(|| {
         CliError::usage(format!("\"{incident}\" is not an incident; incidents look like INC-7"))
     })
-}
-
-async fn record(store: &dyn Store, id: IncidentId) -> Result<Option<Record>, CliError> {
-    let Some(inc) = store.incident(id).await? else { return Ok(None) };
-    Ok(Some(any_record(store, inc.value, None).await?))
-}
-
-/// A record for an incident that may be marked for deletion (hidden from `incident()`).
-async fn any_record(
-    store: &dyn Store,
-    inc: Incident,
-    delete_after: Option<chrono::DateTime<chrono::Utc>>,
-) -> Result<Record, CliError> {
-    let id = inc.id;
-    let mut channels = Vec::new();
-    for p in Platform::ALL {
-        if let Some((cid, name)) = store.channel(id, p).await? {
-            channels.push(ChannelOut { platform: p, id: cid, name });
-        }
-    }
-    let timeline = store.timeline(id).await?;
-    Ok(Record { incident: inc, channels, timeline, delete_after })
 }
 
 pub async fn export(config: Config, incident: &str, json: bool) -> CliResult {
@@ -100,7 +61,7 @@ pub async fn export_all(config: Config) -> CliResult {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let n = all.len();
     for (inc, delete_after) in all {
-        let rec = any_record(&*store, inc, delete_after).await?;
+        let rec = record_of(&*store, inc, delete_after).await?;
         serde_json::to_writer(&mut out, &Line::Incident(Box::new(rec)))?;
         out.write_all(b"\n")?;
     }
@@ -144,6 +105,7 @@ pub async fn import(config: Config, input: impl BufRead) -> CliResult {
                 incident: rec.incident,
                 channels: rec.channels.into_iter().map(|c| (c.platform, c.id, c.name)).collect(),
                 timeline: rec.timeline,
+                room: rec.room,
                 delete_after: rec.delete_after,
             }),
             Line::Subscription { subscription } => backup.subscriptions.push(subscription),

@@ -4,6 +4,7 @@ mod console;
 mod export;
 mod report;
 pub mod retention;
+pub mod web;
 
 use std::fmt;
 use std::sync::Arc;

@@ -53,7 +53,7 @@ pub fn from_options(
         {
             match (name.as_str(), value) {
                 ("user", OptionValue::User { id, name }) => {
-                    invitees.push(Invitee::User(user(id, name)));
+                    invitees.push(Invitee::User(user(ctx.platform, id, name)));
                 }
                 ("team", OptionValue::Text(_)) => {
                     match one(spec, arg, text.unwrap_or_default(), ctx)? {
@@ -70,7 +70,9 @@ pub fn from_options(
         };
         let v = match (arg.kind, value) {
             (ArgKind::Flag, OptionValue::Bool(b)) => Value::Flag(*b),
-            (ArgKind::User, OptionValue::User { id, name }) => Value::User(user(id, name)),
+            (ArgKind::User, OptionValue::User { id, name }) => {
+                Value::User(user(ctx.platform, id, name))
+            }
             (_, OptionValue::Text(_)) if arg.kind != ArgKind::Flag && arg.kind != ArgKind::User => {
                 let t = text.unwrap_or_default();
                 one(spec, arg, t, ctx)?
@@ -94,8 +96,9 @@ pub fn from_options(
     Ok(Invocation { spec, incident, args: values })
 }
 
-fn user(id: &str, name: &Option<String>) -> UserRef {
-    let mut u = UserRef::new(Platform::Discord, id);
+/// A user option names someone on the platform the command came from.
+fn user(platform: Platform, id: &str, name: &Option<String>) -> UserRef {
+    let mut u = UserRef::new(platform, id);
     u.name = name.clone();
     u
 }

@@ -423,6 +423,15 @@ impl Config {
         self.roles.iter().find(|r| r.key.eq_ignore_ascii_case(key))
     }
 
+    /// Where the web pages are reached: `server.public_url`, else the
+    /// address tocsin listens on.
+    pub fn web_base(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.server.listen),
+        }
+    }
+
     /// The team with this name (case-insensitive).
     pub fn team(&self, name: &str) -> Option<&TeamConfig> {
         self.teams.iter().find(|t| t.name.eq_ignore_ascii_case(name))

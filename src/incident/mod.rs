@@ -9,6 +9,7 @@ pub mod message;
 mod model;
 mod naming;
 pub mod reminders;
+pub mod room;
 mod rules;
 mod steps;
 pub mod subscription;

@@ -38,16 +38,20 @@ pub enum Platform {
     Slack,
     Discord,
     Console,
+    /// The web command center: its rooms' messages are keyed here.
+    Web,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 3] = [Platform::Slack, Platform::Discord, Platform::Console];
+    pub const ALL: [Platform; 4] =
+        [Platform::Slack, Platform::Discord, Platform::Console, Platform::Web];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Slack => "slack",
             Platform::Discord => "discord",
             Platform::Console => "console",
+            Platform::Web => "web",
         }
     }
 
@@ -59,7 +63,7 @@ impl Platform {
     pub fn max_channel_name(self) -> usize {
         match self {
             Platform::Discord => 100,
-            Platform::Slack | Platform::Console => 80,
+            Platform::Slack | Platform::Console | Platform::Web => 80,
         }
     }
 }

@@ -50,6 +50,15 @@ impl EntryKind {
         }
     }
 
+    /// How people read it: `status update`, `follow-up`.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Update => "status update",
+            EntryKind::FollowUp => "follow-up",
+            other => other.as_str(),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         use EntryKind::*;
         [

@@ -9,7 +9,7 @@ use super::format::{
     cell, clock, duration, file_link, full_time, list_body, one_line, url, user, user_cell,
 };
 use super::template::{Part, Placeholder};
-use crate::incident::{EntryKind, EntryState, Incident, Rules, TimelineEntry};
+use crate::incident::{EntryState, Incident, Rules, TimelineEntry};
 
 const NONE: &str = "—";
 
@@ -247,7 +247,7 @@ impl Record<'_> {
             self.clock(out, e.at, true)?;
             out.push_str(" | ");
             user_cell(out, &e.author);
-            write!(out, " | {} | ", kind_label(e.kind))?;
+            write!(out, " | {} | ", e.kind.label())?;
             what(out, e);
             out.push_str(" |");
         }
@@ -282,24 +282,6 @@ impl Record<'_> {
             out.push(')');
         }
         Ok(())
-    }
-}
-
-fn kind_label(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::Declared => "declared",
-        EntryKind::Update => "status update",
-        EntryKind::Severity => "severity",
-        EntryKind::Role => "role",
-        EntryKind::Responders => "responders",
-        EntryKind::Note => "note",
-        EntryKind::FollowUp => "follow-up",
-        EntryKind::Resolved => "resolved",
-        EntryKind::Closed => "closed",
-        EntryKind::Message => "message",
-        EntryKind::Acknowledged => "acknowledged",
-        EntryKind::Alert => "alert",
-        EntryKind::Paged => "paged",
     }
 }
 

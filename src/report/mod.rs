@@ -5,6 +5,7 @@
 //! numbers go out; `tocsin report` reads and prints.
 
 mod hours;
+mod period;
 mod render;
 mod stats;
 
@@ -14,7 +15,8 @@ use serde::Serialize;
 use crate::incident::Incident;
 
 pub use hours::WorkingHours;
-pub use render::{Format, render};
+pub use period::{Week, since, weekly};
+pub use render::{Format, human, render};
 pub use stats::percentile;
 
 /// Incidents declared at or after `from` and before `to` are counted.

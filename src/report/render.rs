@@ -24,7 +24,7 @@ pub fn render(report: &Report, format: Format) -> String {
 }
 
 /// Seconds as people say them, rounded to the second; `—` for none.
-fn human(secs: Option<f64>) -> String {
+pub fn human(secs: Option<f64>) -> String {
     match secs {
         Some(s) => duration(TimeDelta::seconds(s.round() as i64)),
         None => "—".to_string(),

@@ -4,7 +4,6 @@
 
 mod health;
 mod listen;
-mod status;
 
 pub use listen::{Limits, serve};
 
@@ -28,13 +27,12 @@ pub struct Health {
     pub metrics: Arc<Vec<Metrics>>,
 }
 
-/// `/healthz`, `/readyz`, `/metrics` and `/status`, and every surface's routes.
+/// `/healthz`, `/readyz` and `/metrics`, and every surface's routes.
 pub fn router(health: Health, surfaces: Vec<Router>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/status", get(status::status))
         .with_state(health);
     for routes in surfaces {
         router = router.merge(routes);

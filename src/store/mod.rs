@@ -3,9 +3,11 @@
 
 mod lead;
 mod postgres;
+pub mod record;
 mod retention;
 mod sql;
 mod sqlite;
+mod web;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub use postgres::PgStore;
 pub use retention::{Audit, BackedUp, Backup, Retention};
 pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
+pub use web::{Web, WebLink, WebSession};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -196,6 +199,8 @@ pub struct Commit {
     pub at: Option<DateTime<Utc>>,
     /// An alert group's new incident.
     pub alert_group: Option<AlertGroup>,
+    /// A message said in an incident's room on the web.
+    pub room: Option<crate::incident::room::RoomMessage>,
 }
 
 /// The incident an alert group opened. `previous` is the one the group had
@@ -245,7 +250,7 @@ pub struct Backlog {
 }
 
 #[async_trait]
-pub trait Store: Retention + Lead + Send + Sync {
+pub trait Store: Retention + Lead + Web + Send + Sync {
     fn backend(&self) -> &'static str;
 
     /// The number the next declared incident would get.

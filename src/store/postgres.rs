@@ -26,6 +26,10 @@ impl Backend for Postgres {
      FROM heads WHERE outbox.id = heads.id
      RETURNING outbox.id, outbox.incident_id, outbox.platform, outbox.payload, outbox.attempts, outbox.progress";
 
+    const AFTER_IMPORT: &'static [&'static str] =
+        &["SELECT setval(pg_get_serial_sequence('room_messages', 'id'),
+                       COALESCE((SELECT MAX(id) FROM room_messages), 0) + 1, false)"];
+
     fn affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
     }

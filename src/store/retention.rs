@@ -41,6 +41,8 @@ pub struct BackedUp {
     /// (platform, channel id, channel name)
     pub channels: Vec<(Platform, String, String)>,
     pub timeline: Vec<TimelineEntry>,
+    /// The room's messages, with their ids (timeline entries refer to them).
+    pub room: Vec<crate::incident::room::RoomMessage>,
     /// Set when the incident is marked for deletion.
     pub delete_after: Option<DateTime<Utc>>,
 }
@@ -114,6 +116,17 @@ where
                 .execute(&mut *tx)
                 .await?;
             }
+            for m in &b.room {
+                sqlx::query(
+                    "INSERT INTO room_messages (id, incident_id, at, body) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(m.id)
+                .bind(m.incident.0)
+                .bind(m.at)
+                .bind(super::sql::to_json(m))
+                .execute(&mut *tx)
+                .await?;
+            }
             if let Some(at) = b.delete_after {
                 sqlx::query("UPDATE incidents SET delete_after = $1 WHERE id = $2")
                     .bind(at)
@@ -134,6 +147,9 @@ where
         Self::write_commit(&mut tx, &subscriptions, now).await?;
         for a in &backup.audit {
             Self::insert_audit(&mut tx, a).await?;
+        }
+        for statement in DB::AFTER_IMPORT {
+            sqlx::query(*statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -211,6 +227,7 @@ where
                 "DELETE FROM timeline_entries WHERE incident_id = $1",
                 "DELETE FROM incident_channels WHERE incident_id = $1",
                 "DELETE FROM outbox WHERE incident_id = $1",
+                "DELETE FROM room_messages WHERE incident_id = $1",
             ] {
                 sqlx::query(delete).bind(id).execute(&mut *tx).await?;
             }

@@ -22,6 +22,10 @@ pub trait Backend: sqlx::Database {
     /// wanted platforms as `,a,b,`.
     const CLAIM: &'static str;
 
+    /// Run after an import wrote rows with their own ids, so that the next
+    /// id given out comes after them.
+    const AFTER_IMPORT: &'static [&'static str];
+
     /// How many rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
 }
@@ -251,6 +255,9 @@ where
             if DB::affected(&done) != 1 {
                 return Err(StoreError::Conflict);
             }
+        }
+        if let Some(m) = &c.room {
+            Self::insert_room_message(tx, m).await?;
         }
         if let Some(a) = &c.audit {
             Self::insert_audit(tx, a).await?;

@@ -30,6 +30,9 @@ impl Backend for Sqlite {
        ORDER BY o.id LIMIT $2)
      RETURNING id, incident_id, platform, payload, attempts, progress";
 
+    // AUTOINCREMENT follows the largest id written, imported ones too.
+    const AFTER_IMPORT: &'static [&'static str] = &[];
+
     fn affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }

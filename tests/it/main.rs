@@ -18,3 +18,4 @@ mod server;
 mod slack;
 mod slack_http;
 mod store;
+mod web;

@@ -1,4 +1,5 @@
-//! `tocsin serve` in-process on port 0: health, metrics, the public status page.
+//! `tocsin serve` in-process on port 0: health, metrics, and nothing public
+//! about incidents unless a status page is configured.
 
 use tocsin::app::{App, Inbound};
 use tocsin::clock::SystemClock;
@@ -9,7 +10,7 @@ use crate::support::db::on_both_backends;
 use crate::support::http::get;
 
 on_both_backends! {
-    async fn the_server_reports_health_metrics_and_only_public_incidents(db: &TestDb) {
+    async fn the_server_reports_health_and_metrics_and_shows_no_incident_without_a_status_page(db: &TestDb) {
         let mut config = Config::default();
         config.server.listen = "127.0.0.1:0".into();
         config.database.url = db.url.clone();
@@ -27,11 +28,11 @@ on_both_backends! {
         app.handle(Inbound::command(ctx, "declare SEV1 Secret thing --private")).await;
 
         assert_eq!(get(server.addr, "/healthz").await, (200, "ok\n".into()));
-        let (status, page) = get(server.addr, "/status").await;
-        assert_eq!(status, 200);
-        assert!(page.contains("INC-1 · SEV2 · Investigating"), "{page}");
-        assert!(page.contains("Checkout &lt;b&gt;failing&lt;/b&gt;"), "user text is escaped: {page}");
-        assert!(!page.contains("Secret"), "private incidents stay off the status page");
+        for path in ["/status", "/status.json", "/status/feed.atom"] {
+            let (status, page) = get(server.addr, path).await;
+            assert_eq!(status, 404, "{path}: no [status_page], no status page");
+            assert!(!page.contains("Checkout") && !page.contains("Secret"), "{path}: {page}");
+        }
         let (status, metrics) = get(server.addr, "/metrics").await;
         assert_eq!(status, 200);
         // No console adapter runs in `serve`, so the console rows wait in the outbox.

@@ -6,6 +6,7 @@
 //! here, and its test.
 
 mod read;
+mod web;
 mod write;
 
 use std::future::Future;
@@ -87,6 +88,7 @@ pub(super) static HANDLERS: &[Handler] = &[
             })
         }),
     ),
+    handler("web", Run::Read(|app, ctx, inc, _| Box::pin(web::link(app, ctx, inc)))),
 ];
 
 /// A value the spec says is there; missing, the spec and the handler disagree.

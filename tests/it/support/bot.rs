@@ -162,7 +162,14 @@ impl Bot {
         v["text"].as_str().unwrap().to_string()
     }
 
+    /// The incident's channel on `platform`, once the outbox has opened it.
     pub async fn channel_of(&self, id: i64, platform: Platform) -> String {
+        let store = self.store.clone();
+        eventually("the incident channel to be opened", Duration::from_secs(20), || {
+            let store = store.clone();
+            async move { store.channel(IncidentId(id), platform).await.unwrap().is_some() }
+        })
+        .await;
         let ch = self.store.channel(IncidentId(id), platform).await.unwrap();
         ch.expect("the incident channel was opened").0
     }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod paging_api;
 pub mod slack_api;
 pub mod tcp_proxy;
+pub mod web;
 
 use std::time::{Duration, Instant};
 
