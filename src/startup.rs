@@ -242,6 +242,8 @@ pub async fn start_with(mut config: Config, options: Options) -> Result<Running,
         severities: config.incidents.severities.clone(),
         hours: config.report.clone(),
         postmortem_template: config.postmortem.text.clone(),
+        status_page: config.status_page.clone(),
+        status_cache: Default::default(),
     };
     surfaces.push(crate::web::routes(Arc::new(web)));
     let counts = app.alert_counts();

@@ -106,6 +106,16 @@ pub fn config_check(config: &Config) -> CliResult {
     println!("  paging: {}", if paged.is_empty() { "off".into() } else { paged.join(", ") });
     println!("  webhooks: {}", config.webhooks.len());
     println!("  working hours: {}", config.report.describe());
+    println!("  web pages: {}", config.web_base());
+    match &config.status_page {
+        Some(p) => println!(
+            "  status page: {}/status ({:?}; {})",
+            config.web_base(),
+            p.title,
+            p.components.join(", ")
+        ),
+        None => println!("  status page: off"),
+    }
     Ok(())
 }
 

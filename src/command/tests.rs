@@ -25,7 +25,7 @@ fn err(text: &str) -> String {
 #[test]
 fn every_spec_file_parses_and_every_example_runs_its_own_command() {
     assert_eq!(spec::files().count(), spec::all().len());
-    assert_eq!(spec::all().len(), 20);
+    assert_eq!(spec::all().len(), 22);
     for s in spec::all() {
         assert!(!s.examples.is_empty(), "{} has no example", s.name);
         for e in &s.examples {

@@ -102,7 +102,17 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     /// `[report]`: the working hours `tocsin report` measures out-of-hours by.
     pub report: crate::report::WorkingHours,
+    /// `None` when the `[status_page]` section is absent: nothing is public.
+    pub status_page: Option<StatusPageConfig>,
     source: String,
+}
+
+/// `[status_page]`: the public page's title and the components it lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPageConfig {
+    pub title: String,
+    /// In the order the page lists them; names unique regardless of case.
+    pub components: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +254,7 @@ impl Default for Config {
             paging: PagingConfig::default(),
             webhooks: Vec::new(),
             report: crate::report::WorkingHours::default(),
+            status_page: None,
             source: "defaults".to_owned(),
         }
     }
@@ -460,6 +471,7 @@ impl Config {
                 .filter(|t| t.pagerduty_routing_key.is_some() || t.opsgenie_api_key.is_some())
                 .map(|t| t.name.clone())
                 .collect(),
+            status_components: self.status_page.as_ref().map(|p| p.components.clone()),
         }
     }
 }

@@ -29,6 +29,15 @@ pub(super) struct File {
     pub webhooks: Option<Vec<Webhook>>,
     #[serde(default)]
     pub report: Report,
+    pub status_page: Option<StatusPage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusPage {
+    pub title: Option<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -197,7 +197,7 @@ fn alert_rules_and_webhooks_are_checked() {
 #[test]
 fn every_key_the_parser_knows_is_in_the_example() {
     let text = example_fully_uncommented();
-    let sections: [(&str, &[&str]); 15] = [
+    let sections: [(&str, &[&str]); 16] = [
         ("[server]", keys::<raw::Server>()),
         ("[database]", keys::<raw::Database>()),
         ("[slack]", keys::<raw::Slack>()),
@@ -213,6 +213,7 @@ fn every_key_the_parser_knows_is_in_the_example() {
         ("[opsgenie]", keys::<raw::Opsgenie>()),
         ("[[webhooks]]", keys::<raw::Webhook>()),
         ("[report]", keys::<raw::Report>()),
+        ("[status_page]", keys::<raw::StatusPage>()),
     ];
     // alerts.rules is a table of its own here.
     assert_eq!(keys::<raw::File>().len() + 1, sections.len(), "a table is left out here");
@@ -289,7 +290,7 @@ fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
     assert_eq!(
         error("slak = 1\n"),
         "bot.toml: slak: unknown key (expected one of: server, database, slack, discord, \
-         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks, report)"
+         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks, report, status_page)"
     );
 }
 

@@ -69,6 +69,7 @@ pub(super) fn config(file: raw::File, cx: &Cx<'_>, base_dir: &Path) -> Result<Co
         paging: alerting::paging(cx, file.pagerduty, file.opsgenie)?,
         webhooks: alerting::webhooks(cx, file.webhooks)?,
         report: super::hours::working_hours(cx, file.report)?,
+        status_page: file.status_page.map(|p| status_page(cx, p)).transpose()?,
         source: cx.origin.to_owned(),
     })
 }
@@ -455,4 +456,31 @@ fn console(cx: &Cx<'_>, c: raw::Console) -> Result<ConsoleConfig, ConfigError> {
         }
     }
     Ok(ConsoleConfig { user, channel })
+}
+
+fn status_page(cx: &Cx<'_>, p: raw::StatusPage) -> Result<super::StatusPageConfig, ConfigError> {
+    let title = p.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let title = title.unwrap_or_else(|| "Status".into());
+    if title.chars().count() > 80 {
+        return Err(cx.err("status_page.title", "is longer than 80 characters"));
+    }
+    let mut components: Vec<String> = Vec::new();
+    for (i, c) in p.components.iter().enumerate() {
+        let key = format!("status_page.components[{i}]");
+        let c = c.trim();
+        if c.is_empty() || c.chars().count() > 60 {
+            return Err(cx.err(&key, "a component needs a name of 1 to 60 characters"));
+        }
+        if components.iter().any(|k| k.eq_ignore_ascii_case(c)) {
+            return Err(cx.err(&key, format!("{c:?} is listed twice")));
+        }
+        components.push(c.to_string());
+    }
+    if components.is_empty() {
+        return Err(cx.err(
+            "status_page.components",
+            "list the components customers see, as in components = [\"API\", \"Checkout\"]",
+        ));
+    }
+    Ok(super::StatusPageConfig { title, components })
 }

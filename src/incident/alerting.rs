@@ -147,6 +147,7 @@ pub fn open(
         alerts: Vec::new(),
         teams: Vec::new(),
         paged: Vec::new(),
+        public: Default::default(),
     };
     let name = channel_name(&rules.channel_prefix, id, &title, platform.max_channel_name());
     let mut d = Decision {

@@ -72,6 +72,15 @@ pub enum Change {
     Postmortem,
     Close,
     Acknowledge,
+    /// A public message for the status page.
+    Publish {
+        message: String,
+    },
+    /// A component's impact on the status page.
+    Impact {
+        component: String,
+        level: String,
+    },
 }
 
 /// Opens a new incident. The declarer is its first responder and its commander.
@@ -124,6 +133,7 @@ pub fn declare(
         alerts: Vec::new(),
         teams: Vec::new(),
         paged: Vec::new(),
+        public: Default::default(),
     };
     let name = channel_name(&rules.channel_prefix, id, &title, cmd.platform.max_channel_name());
     let privacy = if cmd.private { " (private)" } else { "" };
@@ -437,6 +447,12 @@ pub fn decide(
                 Message::new().plain(format!("👍 {id} acknowledged by ")).user(by),
             ));
             d.reply = Message::new().plain(format!("Acknowledged {id}: you are on it."));
+        }
+        Change::Publish { message } => {
+            super::public::publish(&mut next, rules, message, by, now, &mut d)?;
+        }
+        Change::Impact { component, level } => {
+            super::public::impact(&mut next, rules, &component, &level, by, now, &mut d)?;
         }
         Change::Postmortem => {
             d.effects.push(Effect::PublishPostmortem { incident: id, platform: incident.platform });

@@ -8,6 +8,7 @@ mod error;
 pub mod message;
 mod model;
 mod naming;
+pub mod public;
 pub mod reminders;
 pub mod room;
 mod rules;

@@ -268,6 +268,9 @@ pub struct Incident {
     /// Teams paged: their pages resolve when the incident does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paged: Vec<String>,
+    /// What the public status page shows of it.
+    #[serde(default, skip_serializing_if = "super::public::Public::is_empty")]
+    pub public: super::public::Public,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {

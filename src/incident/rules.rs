@@ -41,6 +41,8 @@ pub struct Rules {
     /// Teams with a pager (PagerDuty or Opsgenie) behind them: inviting one
     /// pages it; other teams only bring their members.
     pub pageable_teams: BTreeSet<String>,
+    /// The status page's components; `None` when there is no status page.
+    pub status_components: Option<Vec<String>>,
 }
 
 impl Default for Rules {
@@ -65,6 +67,7 @@ impl Default for Rules {
                 .collect(),
             role_reminder_minutes: Some(10),
             pageable_teams: BTreeSet::new(),
+            status_components: None,
         }
     }
 }

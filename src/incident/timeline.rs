@@ -29,6 +29,8 @@ pub enum EntryKind {
     Alert,
     /// A team was paged, or its page resolved.
     Paged,
+    /// Something went on the public status page.
+    Published,
 }
 
 impl EntryKind {
@@ -47,6 +49,7 @@ impl EntryKind {
             EntryKind::Acknowledged => "acknowledged",
             EntryKind::Alert => "alert",
             EntryKind::Paged => "paged",
+            EntryKind::Published => "published",
         }
     }
 
@@ -75,6 +78,7 @@ impl EntryKind {
             Acknowledged,
             Alert,
             Paged,
+            Published,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -96,6 +96,11 @@ fn command(inc: &Incident, f: &Fields) -> Result<(String, Vec<(String, OptionVal
             }
         }
         "resolve" => add("message", text("message")),
+        "publish" => add("message", text("message")),
+        "impact" => {
+            add("level", text("level"));
+            add("component", text("component"));
+        }
         "ack" => {}
         _ => return Err("that is not something the page offers".into()),
     }

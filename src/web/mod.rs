@@ -3,7 +3,8 @@
 //! people signed in with a one-time link from chat. Everything is rendered
 //! on the server from templates checked at compile time; a little
 //! JavaScript keeps the incident page live, and every page reads without it.
-//! Actions go in through [`App::handle`] like a chat command.
+//! Actions go in through [`App::handle`] like a chat command. The public
+//! status page is here too, and needs no session.
 
 mod act;
 mod assets;
@@ -12,6 +13,7 @@ mod live;
 mod login;
 mod pages;
 mod session;
+mod status;
 mod views;
 
 use std::sync::Arc;
@@ -40,6 +42,9 @@ pub struct WebState {
     pub hours: crate::report::WorkingHours,
     /// The team's postmortem template, when it has its own.
     pub postmortem_template: Option<String>,
+    /// `None`: no public status page.
+    pub status_page: Option<crate::config::StatusPageConfig>,
+    pub status_cache: status::Cache,
 }
 
 pub fn routes(state: Arc<WebState>) -> Router {
@@ -59,6 +64,9 @@ pub fn routes(state: Arc<WebState>) -> Router {
         .route("/incidents/{id}/record.json", get(pages::record_json))
         .route("/reports", get(pages::reports))
         .route("/assets/{file}", get(assets::asset))
+        .route("/status", get(status::html))
+        .route("/status.json", get(status::json))
+        .route("/status/feed.atom", get(status::atom))
         .with_state(state)
 }
 

@@ -13,6 +13,7 @@ use super::session::{Viewer, viewer};
 use super::views::{self, Choice, Chrome, IncidentPage, ListPage, ListRow, PostmortemPage};
 use super::{WebState, harden, message, page};
 use crate::app::App;
+use crate::incident::public::Impact;
 use crate::incident::{Incident, IncidentId, Platform};
 
 impl WebState {
@@ -161,6 +162,34 @@ pub async fn incident(
 }
 
 impl WebState {
+    /// The incident's status page part, when it can have one.
+    fn public_view(&self, inc: &Incident) -> Option<views::PublicView> {
+        let config = self.status_page.as_ref().filter(|_| !inc.private)?;
+        let current = inc.public.current();
+        let components = config
+            .components
+            .iter()
+            .map(|c| {
+                let now =
+                    current.iter().find(|(name, _)| name == c).map_or(Impact::Operational, |x| x.1);
+                (c.clone(), now.label().to_string())
+            })
+            .collect();
+        let posts = inc
+            .public
+            .posts
+            .iter()
+            .rev()
+            .map(|p| views::UpdateView {
+                time: views::clock(p.at),
+                status: p.status.title().to_string(),
+                message: p.message.clone(),
+                by: views::who(&p.by),
+            })
+            .collect();
+        Some(views::PublicView { components, posts })
+    }
+
     async fn incident_page(
         &self,
         inc: &Incident,
@@ -276,6 +305,7 @@ impl WebState {
                     link: a.link.clone(),
                 })
                 .collect(),
+            public: self.public_view(inc),
             timeline: timeline.iter().map(views::entry).collect(),
             room: room.iter().map(views::room_message).collect(),
             flash,

@@ -149,6 +149,15 @@ pub struct IncidentPage {
     pub severities: Vec<String>,
     pub statuses: Vec<String>,
     pub people: Vec<Person>,
+    /// The status page's part; `None` when there is none or the incident is private.
+    pub public: Option<PublicView>,
+}
+
+/// What the incident shows on the public status page, and the forms to change it.
+pub struct PublicView {
+    /// Each component: name, the incident's current impact on it (label).
+    pub components: Vec<(String, String)>,
+    pub posts: Vec<UpdateView>,
 }
 
 #[derive(Template)]

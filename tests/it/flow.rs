@@ -125,7 +125,7 @@ on_both_backends! {
         e.deliver_all().await;
         let before = (e.store.incident(IncidentId(1)).await.unwrap(), e.store.timeline(IncidentId(1)).await.unwrap(), e.store.outbox_stats().await.unwrap());
         let cases = [
-            ("CGENERAL", "delcare SEV1 x", "unknown subcommand \"delcare\"; expected one of ack, close, declare, followup, help, invite, list, note, page, postmortem, resolve, role, roles, severity, status, subscribe, timeline, unsubscribe, update, web"),
+            ("CGENERAL", "delcare SEV1 x", "unknown subcommand \"delcare\"; expected one of ack, close, declare, followup, help, impact, invite, list, note, page, postmortem, publish, resolve, role, roles, severity, status, subscribe, timeline, unsubscribe, update, web"),
             ("CGENERAL", "declare SEV9 db down", "unknown severity \"SEV9\"; expected one of SEV1, SEV2, SEV3, SEV4\nUsage: /incident declare [SEV] <title…> [--private]"),
             ("CGENERAL", "update monitoring fixed", "`update` needs an incident: run it in the incident's channel, or name it, as in `/incident update INC-7 …`\nUsage: /incident update <investigating|identified|monitoring|resolved> <message…>"),
             ("CGENERAL", "close INC-9", "there is no INC-9\nUsage: /incident close"),

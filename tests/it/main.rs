@@ -17,5 +17,6 @@ mod retention;
 mod server;
 mod slack;
 mod slack_http;
+mod status_page;
 mod store;
 mod web;

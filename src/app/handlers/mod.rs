@@ -52,11 +52,24 @@ pub(super) static HANDLERS: &[Handler] = &[
         }),
     ),
     handler("help", Run::Read(|_, _, _, args| Box::pin(read::help(args)))),
+    handler(
+        "impact",
+        Run::Change(|_, _, a| {
+            Ok(Change::Impact {
+                component: need(a.text("component"))?,
+                level: need(a.text("level"))?,
+            })
+        }),
+    ),
     handler("invite", Run::Change(invite)),
     handler("list", Run::Read(|app, ctx, _, _| Box::pin(read::list(app, ctx)))),
     handler("note", Run::Change(|_, _, a| Ok(Change::Note { text: need(a.text("text"))? }))),
     handler("page", Run::Change(page)),
     handler("postmortem", Run::Change(|_, _, _| Ok(Change::Postmortem))),
+    handler(
+        "publish",
+        Run::Change(|_, _, a| Ok(Change::Publish { message: need(a.text("message"))? })),
+    ),
     handler("resolve", Run::Change(|_, _, a| Ok(Change::Resolve { message: a.text("message") }))),
     handler(
         "role",

@@ -389,4 +389,5 @@ proptest! {
 }
 
 mod alerting;
+mod public;
 mod reminders;

@@ -79,6 +79,10 @@ struct Workspace {
     /// Acknowledgements received: (envelope_id, payload).
     acks: Vec<(String, Value)>,
     next: u64,
+    /// Where this workspace's channel ids start: Slack never hands out one
+    /// id twice, so two doubles in one process (a restart on the same
+    /// database) must not either.
+    channel_base: u64,
     /// Slack's 1 message per second per channel, when on.
     post_interval: Option<Duration>,
     post_times: HashMap<String, Vec<Instant>>,
@@ -101,7 +105,11 @@ struct Shared {
 impl SlackApi {
     /// Starts the double with these channels (id → name) and users.
     pub async fn start(channels: &[(&str, &str)], users: &[&str]) -> Self {
-        let mut ws = Workspace::default();
+        static WORKSPACES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut ws = Workspace {
+            channel_base: WORKSPACES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 100_000,
+            ..Workspace::default()
+        };
         for (id, name) in channels {
             ws.channels
                 .insert(id.to_string(), Channel { name: name.to_string(), ..Default::default() });
@@ -400,7 +408,7 @@ fn apply(s: &Shared, ws: &mut Workspace, method: &str, p: &Map<String, Value>) -
                 return error("name_taken");
             }
             let private = p.get("is_private").is_some_and(|v| v == &json!(true) || v == "true");
-            let id = format!("C{n:08}");
+            let id = format!("C{:08}", ws.channel_base + n);
             let ch = Channel {
                 name: name.clone(),
                 private,
