@@ -20,3 +20,4 @@ mod slack_http;
 mod status_page;
 mod store;
 mod web;
+mod web_browser;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod bot;
+pub mod browser;
 pub mod chat;
 pub mod db;
 pub mod discord_api;
