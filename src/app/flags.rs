@@ -29,7 +29,7 @@ impl App {
         via: FlagVia,
         message: Option<FlaggedMessage>,
     ) -> Reply {
-        let (msg, source) = match message {
+        let (mut msg, source) = match message {
             Some(m) => (m, None),
             None => match self.look(ctx, &key).await {
                 Ok(Some((m, source))) => (m, Some(source)),
@@ -37,6 +37,7 @@ impl App {
                 Err(f) => return Reply::from_failure(f, "flag"),
             },
         };
+        self.name(&mut msg.author).await;
         let reply = reply(self.record_flag(ctx, &msg, via).await, "flag");
         // A removal handled while this flag was on its way found nothing to
         // take off: look again now that the flag is recorded. It runs after

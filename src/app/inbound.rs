@@ -91,7 +91,8 @@ impl Inbound {
 }
 
 /// A platform's messages as the engine needs to see them when a reaction
-/// flags one: the adapter implements it with its platform's API.
+/// flags one, and its people's names: the adapter implements it with its
+/// platform's API.
 #[async_trait]
 pub trait MessageSource: Send + Sync {
     /// The message as the platform shows it now, and whether `reactor` has
@@ -99,6 +100,11 @@ pub trait MessageSource: Send + Sync {
     async fn look(&self, key: &MessageKey, reactor: &str) -> Result<Option<Seen>, ChatError>;
     /// Whether `user` has the timeline reaction on the message now.
     async fn reacted(&self, key: &MessageKey, user: &str) -> Result<bool, ChatError>;
+    /// How the platform names the person with this id, when it says; the
+    /// engine asks once, when the person enters the record.
+    async fn name(&self, _user: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A message looked up for a reaction flag.

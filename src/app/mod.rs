@@ -11,6 +11,7 @@ mod flags;
 mod handlers;
 mod inbound;
 mod locks;
+mod names;
 mod reminders;
 mod room;
 pub mod signin;
@@ -174,7 +175,8 @@ impl App {
     /// for the person who acted; an event that could not be recorded says so
     /// ([`Reply::recorded`]) so the surface can have it delivered again.
     pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> Reply {
-        let Inbound { ctx, event } = inbound;
+        let Inbound { mut ctx, event } = inbound;
+        self.name(&mut ctx.user).await;
         match event {
             Event::Command(input) => self.command(&ctx, input).await,
             Event::Flag { key, via, message } => self.flag(&ctx, key, via, message).await,

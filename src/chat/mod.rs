@@ -5,5 +5,6 @@
 
 pub mod console;
 pub mod discord;
+pub mod names;
 pub mod slack;
 pub mod text;

@@ -163,6 +163,11 @@ on_both_backends! {
         let e1 = bot.entry(&ch, &m1).await.expect("flagged");
         assert_eq!(e1.flags.len(), 2);
         assert_eq!(e1.text, "error rate 30% on checkout");
+        // Slack sends only ids with reactions and messages: the record asks
+        // users.info for the names once, and keeps the ids beside them.
+        assert_eq!((e1.author.id.as_str(), e1.author.name.as_deref()), ("UBOB", Some("Bob")));
+        assert_eq!((e1.flags[0].user.id.as_str(), e1.flags[0].user.name.as_deref()), ("UCAROL", Some("Carol")));
+        assert_eq!(slack.calls("users.info"), 2, "one lookup per person");
         assert_eq!(e1.link.as_deref(), Some(format!("https://tocsin-test.slack.com/archives/{ch}/p{}", m1.replace('.', "")).as_str()));
 
         // A thread reply by reaction; another message by the shortcut.

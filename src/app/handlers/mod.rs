@@ -147,7 +147,8 @@ pub(super) async fn run(app: &App, ctx: &Ctx, inv: Invocation) -> Result<Message
     match &h.run {
         Run::Change(build) => {
             let mut args = inv.args.clone();
-            let change = build(app, ctx, &mut args)?;
+            let mut change = build(app, ctx, &mut args)?;
+            app.name_all(&mut change).await;
             change_incident(app, ctx, &inv, change).await
         }
         Run::Read(read) => {

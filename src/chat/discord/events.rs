@@ -62,7 +62,11 @@ pub fn from_interaction(i: &Raw) -> Interaction {
 
 fn command(c: &CommandInteraction) -> Interaction {
     let (id, token) = (c.id.to_string(), c.token.clone());
-    let user = user_ref(&c.user);
+    let mut user = user_ref(&c.user);
+    // In a guild, the member's server nickname is how people know them there.
+    if let Some(nick) = c.member.as_ref().and_then(|m| m.nick.clone()) {
+        user.name = Some(nick);
+    }
     let channel = c.channel_id.to_string();
     match (c.data.kind, c.data.name.as_str()) {
         (CommandType::Message, ADD_TO_TIMELINE) => {

@@ -50,11 +50,12 @@ impl Handler {
     fn reaction(&self, r: &Reaction) -> Option<(UserRef, String, String)> {
         let user = r.user_id?.to_string();
         (Self::emoji(&r.emoji) == self.discord.reaction).then(|| {
-            (
-                UserRef::new(Platform::Discord, user),
-                r.channel_id.to_string(),
-                r.message_id.to_string(),
-            )
+            let mut who = UserRef::new(Platform::Discord, user);
+            // A guild reaction carries the member: their server nickname first.
+            who.name = r.member.as_ref().map(|m| {
+                m.nick.clone().or_else(|| m.user.global_name.clone()).unwrap_or(m.user.name.clone())
+            });
+            (who, r.channel_id.to_string(), r.message_id.to_string())
         })
     }
 

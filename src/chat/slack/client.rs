@@ -85,6 +85,23 @@ impl SlackChat {
         Ok(None)
     }
 
+    /// How Slack shows a person: their display name, else their full name,
+    /// else their handle; `None` for an unknown user.
+    pub async fn user_name(&self, id: &str) -> Result<Option<String>, ChatError> {
+        let req = SlackApiUsersInfoRequest::new(SlackUserId::new(id.to_string()));
+        let user = match self.client.open_session(&self.token).users_info(&req).await {
+            Ok(r) => r.user,
+            Err(SlackClientError::ApiError(e)) if e.code == "user_not_found" => return Ok(None),
+            Err(e) => return Err(classify(e)),
+        };
+        let (display, full) = user.profile.map_or((None, None), |p| (p.display_name, p.real_name));
+        let some = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        Ok(some(display)
+            .or_else(|| some(full))
+            .or_else(|| some(user.real_name))
+            .or_else(|| some(user.name)))
+    }
+
     async fn invite_batch(&self, channel: &str, users: &[UserRef]) -> Result<(), SlackClientError> {
         let req = SlackApiConversationsInviteRequest::new(
             SlackChannelId::new(channel.into()),

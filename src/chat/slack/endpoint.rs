@@ -21,6 +21,7 @@ use super::render::mrkdwn;
 use super::source::SlackSource;
 use super::verify;
 use crate::app::{App, Ctx, Event, Inbound, MessageSource};
+use crate::chat::names::Names;
 use crate::incident::{
     ChannelRef, FlagVia, FlaggedMessage, Message, MessageKey, Platform, UserRef,
 };
@@ -37,7 +38,7 @@ pub struct SlackState {
 impl SlackState {
     /// How the engine reads messages flagged by reaction on Slack.
     pub fn source(chat: Arc<SlackChat>, reaction: &str) -> Arc<dyn MessageSource> {
-        Arc::new(SlackSource { chat, reaction: reaction.to_string() })
+        Arc::new(SlackSource { chat, reaction: reaction.to_string(), names: Names::default() })
     }
 }
 

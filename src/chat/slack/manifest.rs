@@ -19,6 +19,7 @@ pub const BOT_SCOPES: &[&str] = &[
     "reactions:read", // the 📌 flag
     "pins:write",     // pin the header
     "files:write",    // upload the postmortem draft
+    "users:read",     // people's names for the record (users.info)
 ];
 
 /// The events tocsin subscribes to.

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use super::client::SlackChat;
 use super::events::ts_time;
 use crate::app::{MessageSource, Seen};
+use crate::chat::names::Names;
 use crate::incident::{FlaggedMessage, MessageKey, Platform, UserRef};
 use crate::outbox::ChatError;
 
@@ -14,6 +15,7 @@ pub(super) struct SlackSource {
     pub chat: Arc<SlackChat>,
     /// The reaction name that flags, without colons.
     pub reaction: String,
+    pub names: Names,
 }
 
 #[async_trait]
@@ -43,5 +45,10 @@ impl MessageSource for SlackSource {
     async fn reacted(&self, key: &MessageKey, user: &str) -> Result<bool, ChatError> {
         let m = self.chat.fetch_message(&key.channel, &key.message).await?;
         Ok(m.is_some_and(|m| m.has_reaction(&self.reaction, user)))
+    }
+
+    /// From `users.info`, kept for an hour.
+    async fn name(&self, user: &str) -> Option<String> {
+        self.names.get(user, || self.chat.user_name(user)).await
     }
 }

@@ -388,6 +388,17 @@ fn apply(s: &Shared, ws: &mut Workspace, method: &str, p: &Map<String, Value>) -
             "url": "https://tocsin-test.slack.com/", "team": "Test", "user": "tocsin",
             "team_id": "T1", "user_id": BOT_USER, "bot_id": "B1"
         })),
+        "users.info" => {
+            let id = str_param(&p, "user");
+            if !ws.users.iter().any(|u| u == id) {
+                return error("user_not_found");
+            }
+            ok(json!({"user": {
+                "id": id, "team_id": "T1", "name": id.to_lowercase(), "real_name": display_name(id),
+                "deleted": false, "is_bot": false,
+                "profile": {"display_name": display_name(id), "real_name": display_name(id)},
+            }}))
+        }
         "conversations.list" => {
             let channels: Vec<Value> = ws
                 .channels
@@ -587,4 +598,11 @@ async fn accept_sockets(listener: tokio::net::TcpListener, ws: Arc<Mutex<Workspa
             writer.abort();
         });
     }
+}
+
+/// How the double's workspace names a person: `UALICE` is "Alice".
+pub fn display_name(id: &str) -> String {
+    let name = id.strip_prefix('U').unwrap_or(id).to_lowercase();
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

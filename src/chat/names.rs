@@ -1,0 +1,82 @@
+//! People's names, asked of the platform once and kept for a while: a name
+//! enters the record when the person does, and a platform that is slow or
+//! down costs a lookup at most [`LOOKUP_WITHIN`] and leaves the id in place.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::outbox::ChatError;
+
+/// How long a lookup may take before the id is kept instead.
+pub const LOOKUP_WITHIN: Duration = Duration::from_millis(500);
+/// How long a name is trusted: people rename themselves.
+const FRESH_FOR: Duration = Duration::from_secs(3600);
+/// At most this many names are kept.
+const CAPACITY: usize = 10_000;
+
+#[derive(Default)]
+pub struct Names {
+    kept: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Names {
+    /// `id`'s name, from memory while fresh, else from `fetch`.
+    pub async fn get<F, Fut>(&self, id: &str, fetch: F) -> Option<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<String>, ChatError>>,
+    {
+        if let Some((name, at)) = self.kept.lock().unwrap().get(id)
+            && at.elapsed() < FRESH_FOR
+        {
+            return Some(name.clone());
+        }
+        let name = match tokio::time::timeout(LOOKUP_WITHIN, fetch()).await {
+            Ok(Ok(Some(name))) if !name.trim().is_empty() => name.trim().to_string(),
+            Ok(Ok(_)) => return None,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "could not look a person's name up");
+                return None;
+            }
+            Err(_) => {
+                tracing::debug!("looking a person's name up took too long");
+                return None;
+            }
+        };
+        let mut kept = self.kept.lock().unwrap();
+        if kept.len() >= CAPACITY {
+            kept.retain(|_, (_, at)| at.elapsed() < FRESH_FOR);
+            if kept.len() >= CAPACITY {
+                kept.clear();
+            }
+        }
+        kept.insert(id.to_string(), (name.clone(), Instant::now()));
+        Some(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn a_name_is_asked_for_once_and_a_failed_lookup_is_not_kept() {
+        let names = Names::default();
+        let asked = AtomicUsize::new(0);
+        let ask = |answer: Result<Option<String>, ChatError>| {
+            asked.fetch_add(1, Ordering::SeqCst);
+            async move { answer }
+        };
+        let fail = names.get("U1", || ask(Err(ChatError::Unavailable("503".into())))).await;
+        assert_eq!(fail, None);
+        let first = names.get("U1", || ask(Ok(Some(" Ana Lima ".into())))).await;
+        assert_eq!(first.as_deref(), Some("Ana Lima"));
+        let again = names.get("U1", || ask(Ok(Some("someone else".into())))).await;
+        assert_eq!(again.as_deref(), Some("Ana Lima"));
+        assert_eq!(asked.load(Ordering::SeqCst), 2, "the third was answered from memory");
+        assert_eq!(names.get("U2", || ask(Ok(Some("  ".into())))).await, None);
+    }
+}
