@@ -26,8 +26,10 @@ pub fn hash(secret: &str) -> String {
 /// `next` when it is a path on this server, else the incident list: a
 /// link can never send anyone elsewhere.
 pub fn safe_next(next: &str) -> String {
-    let local =
-        next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']);
+    // Browsers drop tabs and newlines from URLs, so `/\t/evil` would be `//evil`.
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
     if local { next.to_string() } else { "/incidents".to_string() }
 }
 
@@ -65,6 +67,8 @@ mod tests {
             "/\\evil.example",
             "incidents",
             "/a\r\nSet-Cookie: x",
+            "/\t/evil.example",
+            "/ /evil.example",
         ] {
             assert_eq!(safe_next(away), "/incidents", "{away:?}");
         }

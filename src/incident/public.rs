@@ -137,6 +137,9 @@ pub(super) fn publish(
     d: &mut Decision,
 ) -> Result<(), UserError> {
     publishable(incident, rules)?;
+    // No control characters: the message goes into HTML, JSON and an Atom feed.
+    let message: String =
+        message.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
     let message = require_text(message, "a public message needs text")?;
     if message.chars().count() > 2_000 {
         return Err(UserError::new(

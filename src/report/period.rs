@@ -33,28 +33,26 @@ pub struct Week {
     pub mttr_median_seconds: Option<f64>,
 }
 
-/// The incidents declared in `period`, week by week, every week shown.
+/// The incidents declared in `period`, week by week, every week shown; one
+/// pass over the incidents.
 pub fn weekly(incidents: &[Incident], period: Period) -> Vec<Week> {
     let monday = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    let mut by_week: std::collections::BTreeMap<NaiveDate, (usize, Vec<f64>)> = Default::default();
+    for i in incidents.iter().filter(|i| i.declared_at >= period.from && i.declared_at < period.to)
+    {
+        let week = by_week.entry(monday(i.declared_at.date_naive())).or_default();
+        week.0 += 1;
+        if let Some(r) = i.resolved_at {
+            week.1.push((r - i.declared_at).num_seconds() as f64);
+        }
+    }
     let mut weeks = Vec::new();
     let mut start = monday(period.from.date_naive());
     let last = monday((period.to - Duration::seconds(1)).date_naive());
     while start <= last {
-        let of: Vec<&Incident> = incidents
-            .iter()
-            .filter(|i| i.declared_at >= period.from && i.declared_at < period.to)
-            .filter(|i| monday(i.declared_at.date_naive()) == start)
-            .collect();
-        let mut mttr: Vec<f64> = of
-            .iter()
-            .filter_map(|i| i.resolved_at.map(|r| (r - i.declared_at).num_seconds() as f64))
-            .collect();
+        let (incidents, mut mttr) = by_week.remove(&start).unwrap_or_default();
         mttr.sort_by(f64::total_cmp);
-        weeks.push(Week {
-            monday: start,
-            incidents: of.len(),
-            mttr_median_seconds: percentile(&mttr, 50.0),
-        });
+        weeks.push(Week { monday: start, incidents, mttr_median_seconds: percentile(&mttr, 50.0) });
         start += Duration::days(7);
     }
     weeks

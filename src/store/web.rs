@@ -48,6 +48,8 @@ pub trait Web: Send + Sync {
     async fn end_session(&self, id_hash: &str) -> Result<()>;
     /// The room's messages after `after` (an id), oldest first, at most `limit`.
     async fn room(&self, incident: IncidentId, after: i64, limit: i64) -> Result<Vec<RoomMessage>>;
+    /// The newest `limit` messages of the room, oldest first.
+    async fn room_latest(&self, incident: IncidentId, limit: i64) -> Result<Vec<RoomMessage>>;
     async fn room_message(&self, id: i64) -> Result<Option<RoomMessage>>;
     /// Forgets expired sessions and links; returns how many.
     async fn prune_web(&self, now: DateTime<Utc>) -> Result<u64>;
@@ -183,6 +185,17 @@ where
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|(id, body)| message(*id, body)).collect()
+    }
+
+    async fn room_latest(&self, incident: IncidentId, limit: i64) -> Result<Vec<RoomMessage>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, body FROM room_messages WHERE incident_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(incident.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().rev().map(|(id, body)| message(*id, body)).collect()
     }
 
     async fn room_message(&self, id: i64) -> Result<Option<RoomMessage>> {

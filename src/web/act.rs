@@ -54,12 +54,17 @@ fn ctx(who: &Viewer, inc: &Incident, f: &Fields) -> Ctx {
     }
 }
 
-/// Back to the incident, with what happened.
-fn back(inc: &Incident, reply: &Reply) -> Response {
-    let said = reply.message.to_plain();
-    let key = if reply.outcome == Outcome::Done { "ok" } else { "error" };
+/// Back to the incident, with what happened: the note is signed for this
+/// session, so a crafted link cannot show anyone a made-up one.
+fn back(who: &Viewer, inc: &Incident, ok: bool, said: &str) -> Response {
+    let key = if ok { "ok" } else { "error" };
+    let sig = who.flash_sig(said);
     let said: String = url::form_urlencoded::byte_serialize(said.as_bytes()).collect();
-    harden(Redirect::to(&format!("/incidents/{}?{key}={said}", inc.id)).into_response())
+    harden(Redirect::to(&format!("/incidents/{}?{key}={said}&sig={sig}", inc.id)).into_response())
+}
+
+fn answered(who: &Viewer, inc: &Incident, reply: &Reply) -> Response {
+    back(who, inc, reply.outcome == Outcome::Done, &reply.message.to_plain())
 }
 
 /// A form's `platform:id` person, as a user option on the incident's platform.
@@ -119,16 +124,11 @@ pub async fn act(
     };
     let (subcommand, options) = match command(&inc, &f) {
         Ok(c) => c,
-        Err(why) => {
-            let said: String = url::form_urlencoded::byte_serialize(why.as_bytes()).collect();
-            return harden(
-                Redirect::to(&format!("/incidents/{}?error={said}", inc.id)).into_response(),
-            );
-        }
+        Err(why) => return back(&who, &inc, false, &why),
     };
     let event = Event::Command(CommandInput::Options { subcommand, options });
     let reply = s.app.handle(Inbound::new(ctx(&who, &inc, &f), event)).await;
-    back(&inc, &reply)
+    answered(&who, &inc, &reply)
 }
 
 pub async fn say(
@@ -148,7 +148,7 @@ pub async fn say(
         // Back to the room, not to a notice.
         return harden(Redirect::to(&format!("/incidents/{}#room-h", inc.id)).into_response());
     }
-    back(&inc, &reply)
+    answered(&who, &inc, &reply)
 }
 
 pub async fn flag(
@@ -179,5 +179,5 @@ pub async fn flag(
     let ctx = Ctx { event_id: None, ..ctx(&who, &inc, &f) };
     let ctx = Ctx { channel: ChannelRef::new(Platform::Web, inc.id.label()), ..ctx };
     let reply = s.app.handle(Inbound::new(ctx, event)).await;
-    back(&inc, &reply)
+    answered(&who, &inc, &reply)
 }

@@ -40,7 +40,7 @@ impl Watch {
             return None;
         }
         let timeline = store.timeline(self.id).await.ok()?;
-        let room = store.room(self.id, 0, 500).await.ok()?;
+        let room = store.room_latest(self.id, 500).await.ok()?;
         let t = TimelinePart { timeline: timeline.iter().map(views::entry).collect() };
         let r = RoomPart {
             id: self.id.label(),

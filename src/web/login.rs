@@ -40,7 +40,39 @@ pub struct LoginForm {
     token: String,
 }
 
-pub async fn login(State(s): State<Arc<WebState>>, Form(f): Form<LoginForm>) -> Response {
+/// Whether a sign-in form came from another site: a page elsewhere could
+/// otherwise sign a visitor in as someone else (login CSRF). Browsers say
+/// where a request came from; a request that says nothing (a script, curl)
+/// is not a browser being tricked.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let said = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Browsers that send it say plainly; with `Referrer-Policy: no-referrer`
+    // their Origin is "null" even on this server's own pages.
+    if let Some(site) = said("sec-fetch-site") {
+        return site == "cross-site" || site == "same-site";
+    }
+    match (said("origin"), said("host")) {
+        (Some("null"), _) => false,
+        (Some(origin), Some(host)) => {
+            origin.split_once("://").is_none_or(|(_, rest)| !rest.eq_ignore_ascii_case(host))
+        }
+        _ => false,
+    }
+}
+
+pub async fn login(
+    State(s): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if cross_site(&headers) {
+        tracing::info!("a sign-in form posted from another site was refused");
+        return message(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "Sign-in links work only when opened directly; open the link from chat again.",
+        );
+    }
     let redeemed = match s.app.store.redeem_link(&signin::hash(f.token.trim()), s.app.now()).await {
         Ok(r) => r,
         Err(e) => {

@@ -14,6 +14,8 @@ mod login;
 mod pages;
 mod session;
 mod status;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::sync::Arc;

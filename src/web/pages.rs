@@ -199,7 +199,7 @@ impl WebState {
         let store = &self.app.store;
         let now = self.app.now();
         let timeline = store.timeline(inc.id).await?;
-        let room = store.room(inc.id, 0, 500).await?;
+        let room = store.room_latest(inc.id, 500).await?;
         let mut channels = Vec::new();
         for p in [Platform::Slack, Platform::Discord, Platform::Console] {
             if let Some((cid, name)) = store.channel(inc.id, p).await? {
@@ -251,9 +251,16 @@ impl WebState {
             ),
             None => "Not acknowledged yet".to_string(),
         };
+        let signed = |said: &String| {
+            let sig = q.get("sig").map_or("", String::as_str);
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                sig.as_bytes(),
+                who.flash_sig(said).as_bytes(),
+            ))
+        };
         let flash = match (q.get("ok"), q.get("error")) {
-            (Some(said), _) => Some((true, said.clone())),
-            (None, Some(said)) => Some((false, said.clone())),
+            (Some(said), _) if signed(said) => Some((true, said.clone())),
+            (None, Some(said)) if signed(said) => Some((false, said.clone())),
             _ => None,
         };
         Ok(IncidentPage {
@@ -302,7 +309,7 @@ impl WebState {
                     summary: a.summary.clone(),
                     status: format!("{:?}", a.status).to_lowercase(),
                     since: views::day_and_clock(a.since),
-                    link: a.link.clone(),
+                    link: views::web_link(a.link.as_deref()),
                 })
                 .collect(),
             public: self.public_view(inc),
@@ -411,6 +418,9 @@ pub(super) fn markdown_to_html(md: &str) -> String {
     use pulldown_cmark::{Event, Options, Parser, html};
     let parser = Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(
         |e| match e {
+            // The draft breaks lines inside table cells with `<br>`: that one
+            // tag is a line break; any other is text.
+            Event::InlineHtml(s) if s.trim().eq_ignore_ascii_case("<br>") => Event::HardBreak,
             Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
             other => other,
         },
@@ -419,6 +429,9 @@ pub(super) fn markdown_to_html(md: &str) -> String {
     html::push_html(&mut out, parser);
     out
 }
+
+/// The longest period the reports page draws, week by week.
+const MAX_REPORT_DAYS: i64 = 731;
 
 pub async fn reports(
     State(s): State<Arc<WebState>>,
@@ -445,6 +458,13 @@ pub async fn reports(
             ),
         );
     };
+    if to - from > chrono::Duration::days(MAX_REPORT_DAYS) {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Too long a period",
+            "The reports page draws at most two years; `tocsin report --since` reads longer ones.",
+        );
+    }
     let all = match s.app.store.incidents(true).await {
         Ok(all) => all,
         Err(e) => return unavailable(e),

@@ -33,6 +33,11 @@ impl Viewer {
     pub fn csrf_ok(&self, given: &str) -> bool {
         !given.is_empty() && bool::from(given.as_bytes().ct_eq(self.csrf.as_bytes()))
     }
+
+    /// Signs a note shown after an action, for this session only.
+    pub fn flash_sig(&self, said: &str) -> String {
+        signin::hash(&format!("flash\n{}\n{said}", self.csrf))[..32].to_string()
+    }
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {

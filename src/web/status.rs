@@ -29,7 +29,8 @@ const FRESH_FOR: Duration = Duration::from_secs(2);
 /// An incident as the public sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicIncident {
-    /// Stable, and unrelated to the internal number.
+    /// When it was first published (to the millisecond), unrelated to the
+    /// internal number.
     pub id: String,
     pub name: String,
     pub status: &'static str,
@@ -86,8 +87,20 @@ pub fn summarize(config: &StatusPageConfig, incidents: &[Incident], now: DateTim
         .iter()
         .map(|c| ComponentState { name: c.clone(), status: Impact::Operational })
         .collect();
-    for inc in incidents.iter().filter(|i| !i.private && !i.public.is_empty()) {
-        let shown = public(inc);
+    let mut shown_ids: Vec<String> = Vec::new();
+    let mut published: Vec<&Incident> =
+        incidents.iter().filter(|i| !i.private && !i.public.is_empty()).collect();
+    published.sort_by_key(|i| (i.public.since(), i.id));
+    for inc in published {
+        let mut shown = public(inc);
+        // Two incidents published in the same millisecond: the later gets `-2`.
+        let base = shown.id.clone();
+        let mut n = 1;
+        while shown_ids.contains(&shown.id) {
+            n += 1;
+            shown.id = format!("{base}-{n}");
+        }
+        shown_ids.push(shown.id.clone());
         if inc.status.is_open() {
             for (name, impact) in inc.public.current() {
                 if let Some(c) = components.iter_mut().find(|c| c.name == name) {
@@ -140,25 +153,33 @@ pub fn summarize(config: &StatusPageConfig, incidents: &[Incident], now: DateTim
 fn public(inc: &Incident) -> PublicIncident {
     let started_at = inc.public.since().unwrap_or(inc.declared_at);
     let resolved_at = if inc.status.is_open() { None } else { inc.resolved_at.or(inc.closed_at) };
-    let mut names: Vec<String> = Vec::new();
-    let mut impact = Impact::Operational;
-    for c in &inc.public.impacts {
-        impact = impact.max(c.impact);
-        if c.impact != Impact::Operational && !names.contains(&c.component) {
-            names.push(c.component.clone());
+    // While open, how things stand now; afterwards, the worst each
+    // component got.
+    let mut affected: Vec<(String, Impact)> = Vec::new();
+    if resolved_at.is_none() {
+        affected.extend(inc.public.current().into_iter().map(|(c, i)| (c.to_string(), i)));
+    } else {
+        for c in &inc.public.impacts {
+            match affected.iter_mut().find(|(name, _)| *name == c.component) {
+                Some(slot) => slot.1 = slot.1.max(c.impact),
+                None => affected.push((c.component.clone(), c.impact)),
+            }
         }
     }
+    affected.retain(|(_, i)| *i != Impact::Operational);
+    let impact = affected.iter().map(|(_, i)| *i).max().unwrap_or(Impact::Operational);
+    let names: Vec<String> = affected.into_iter().map(|(c, _)| c).collect();
     let status = match (resolved_at, inc.public.posts.last()) {
         (Some(_), _) => "resolved",
         (None, Some(p)) => p.status.as_str(),
         (None, None) => Status::Investigating.as_str(),
     };
-    let name = match (impact, names.is_empty()) {
-        (Impact::Operational, _) | (_, true) => "Service notice".to_string(),
-        (i, false) => format!("{}: {}", i.label(), names.join(", ")),
+    let name = match impact {
+        Impact::Operational => "Service notice".to_string(),
+        i => format!("{}: {}", i.label(), names.join(", ")),
     };
     PublicIncident {
-        id: started_at.format("%Y%m%d%H%M%S").to_string(),
+        id: started_at.format("%Y%m%d%H%M%S%3f").to_string(),
         name,
         status,
         impact,
@@ -199,7 +220,10 @@ fn not_found() -> Response {
 
 /// Public, and fine to cache for a little while.
 fn public_cache(mut r: Response) -> Response {
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=10"));
+    if r.status().is_success() {
+        let cache = HeaderValue::from_static("public, max-age=10");
+        r.headers_mut().insert(header::CACHE_CONTROL, cache);
+    }
     harden(r)
 }
 

@@ -235,7 +235,7 @@ pub fn entry(e: &TimelineEntry) -> EntryView {
         kind: e.kind.label().to_string(),
         kind_class: e.kind.label().replace(' ', "-"),
         text: if deleted { "(message deleted)".into() } else { e.text.clone() },
-        link: e.link.clone().filter(|_| !deleted),
+        link: web_link(e.link.as_deref()).filter(|_| !deleted),
         edited: e.edited_at.is_some(),
         deleted,
     }
@@ -250,4 +250,12 @@ pub fn statuses() -> Vec<String> {
         .iter()
         .map(|s| s.as_str().to_string())
         .collect()
+}
+
+/// A link from outside (a chat permalink, an alert's source) only when it
+/// is an http(s) address: no `javascript:` or `data:` in an `href`.
+pub fn web_link(link: Option<&str>) -> Option<String> {
+    let link = link?.trim();
+    let lower = link.get(..8).unwrap_or(link).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| link.to_string())
 }

@@ -10,6 +10,7 @@ use tocsin::incident::{IncidentId, Platform};
 use crate::support::bot::Bot;
 use crate::support::db::{TestDb, on_both_backends};
 use crate::support::eventually;
+use crate::support::http::request;
 use crate::support::web::{field, get, post, session, signed_in, token};
 
 async fn start(db: &TestDb) -> Bot {
@@ -73,6 +74,20 @@ on_both_backends! {
         assert_eq!(post(addr, "/web/login", None, &[("token", &old)]).await.status, 403, "an expired link is refused");
         assert_eq!(bot.store.prune_web(chrono::Utc::now()).await.unwrap(), 1, "and forgotten by the purge loop");
 
+        // A sign-in form posted from another site (login CSRF) is refused and spends nothing.
+        let fresh = token(&bot, "UALICE", "/incidents", chrono::Utc::now()).await;
+        let body = format!("token={fresh}");
+        let form = ("Content-Type", "application/x-www-form-urlencoded".to_string());
+        for from in [("Sec-Fetch-Site", "cross-site".to_string()), ("Origin", "https://evil.example".to_string())] {
+            let (status, page) = request(addr, "POST", "/web/login", &[form.clone(), from.clone()], body.as_bytes()).await;
+            assert_eq!(status, 403, "{from:?}: {page}");
+        }
+        let own = ("Origin", format!("http://{addr}"));
+        let (status, _) = request(addr, "POST", "/web/login", &[form, own], body.as_bytes()).await;
+        assert_eq!(status, 200, "from its own page the link works");
+        let spent = post(addr, "/web/login", None, &[("token", &fresh)]).await;
+        assert_eq!(spent.status, 403, "it was used by the post from its own page");
+
         // Signing out ends the session on the server, not only in the browser.
         let s = session(&bot, &token(&bot, "UALICE", "/incidents", chrono::Utc::now()).await).await;
         let list = get(addr, "/incidents", Some(&s)).await;
@@ -112,7 +127,15 @@ on_both_backends! {
         assert_eq!(a.status, 303);
         assert!(a.location.as_deref().unwrap().starts_with("/incidents/INC-1?ok=Posted"), "{:?}", a.location);
         // Sent twice (a double click): done once.
-        post(addr, "/incidents/INC-1/act", Some(&s), &form).await;
+        let again = post(addr, "/incidents/INC-1/act", Some(&s), &form).await;
+        assert!(again.location.as_deref().unwrap().contains("ok=Already+done."), "{:?}", again.location);
+        // The note after an action is signed for the session: a crafted link shows none.
+        let shown = get(addr, a.location.as_deref().unwrap(), Some(&s)).await.body;
+        assert!(shown.contains("Posted the identified update for INC-1"), "{shown}");
+        let crafted = get(addr, "/incidents/INC-1?error=Your+session+expired%3B+sign+in+at+evil.example&sig=00", Some(&s)).await;
+        assert!(!crafted.body.contains("evil.example"), "{}", crafted.body);
+        let elsewhere = get(addr, a.location.as_deref().unwrap(), Some(&other)).await;
+        assert!(!elsewhere.body.contains("Posted the identified update"), "signed for Alice's session only");
         let inc = bot.store.incident(IncidentId(1)).await.unwrap().unwrap().value;
         assert_eq!(inc.updates.len(), 1);
         assert_eq!(inc.updates[0].by.id, "UALICE");
@@ -153,8 +176,23 @@ on_both_backends! {
         let csrf = field(&list.body, "csrf");
         let a = post(addr, "/incidents/INC-2/room", Some(&bob), &[("csrf", &csrf), ("text", "let me in")]).await;
         assert_eq!(a.status, 404);
+        let form = [("csrf", csrf.as_str()), ("do", "note"), ("text", "let me in")];
+        assert_eq!(post(addr, "/incidents/INC-2/act", Some(&bob), &form).await.status, 404);
+        // A message Alice said in INC-2's room cannot be flagged by Bob.
+        let alice_csrf = field(&get(addr, "/incidents/INC-2", Some(&alice)).await.body, "csrf");
+        post(addr, "/incidents/INC-2/room", Some(&alice), &[("csrf", &alice_csrf), ("text", "salaries are late")]).await;
+        let said = bot.store.room(IncidentId(2), 0, 10).await.unwrap();
+        assert_eq!(said.len(), 1);
+        let flag = format!("/incidents/INC-2/room/{}/flag", said[0].id);
+        assert_eq!(post(addr, &flag, Some(&bob), &[("csrf", &csrf)]).await.status, 404);
+        // Nor through an incident he can see.
+        let sideways = format!("/incidents/INC-1/room/{}/flag", said[0].id);
+        assert_eq!(post(addr, &sideways, Some(&bob), &[("csrf", &csrf)]).await.status, 404);
+        assert!(bot.store.timeline(IncidentId(2)).await.unwrap().iter().all(|e| e.text != "salaries are late"));
         let reports = get(addr, "/reports", Some(&bob)).await;
-        assert!(reports.body.contains("1 incidents"), "counted for members only: {}", reports.body);
+        assert!(reports.body.contains("· 1 incidents, 1 still open"), "counted for members only: {}", reports.body);
+        let too_long = get(addr, "/reports?since=90000000d", Some(&bob)).await;
+        assert_eq!(too_long.status, 400, "a period the page will not draw");
         assert_eq!(get(addr, "/incidents/INC-2", Some(&alice)).await.status, 200);
         bot.server.stop().await.unwrap();
     }
@@ -171,6 +209,10 @@ on_both_backends! {
         assert_eq!((a.status, a.location.as_deref()), (303, Some("/incidents/INC-1#room-h")));
         let room = bot.store.room(IncidentId(1), 0, 10).await.unwrap();
         assert_eq!(room.len(), 1);
+        let later = [("csrf", csrf.as_str()), ("nonce", "room-message-0002"), ("text", "Rollback done")];
+        post(addr, "/incidents/INC-1/room", Some(&s), &later).await;
+        let newest = bot.store.room_latest(IncidentId(1), 1).await.unwrap();
+        assert_eq!(newest.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["Rollback done"]);
         let page = get(addr, "/incidents/INC-1", Some(&s)).await.body;
         assert!(page.contains("Rolling back &#60;b&#62;now&#60;/b&#62;"), "shown, escaped: {page}");
         assert!(!page.contains("<b>now"), "never as markup");

@@ -72,19 +72,21 @@ async fn seed_history(bot: &Bot) {
     }
 }
 
-/// Waits until the page holds `text` somewhere inside `css`.
+/// Waits until the element `css` shows `text`.
 async fn sees(b: &Browser, css: &str, text: &str) {
-    let xpath = format!("//*[@id or @class][contains(., {})]", xpath_literal(text));
-    let found =
-        b.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await;
-    assert!(found.is_ok(), "the page never showed {text:?}");
-    let inside = b.client.find(Locator::Css(css)).await.expect(css).text().await.unwrap();
-    assert!(inside.contains(text), "{text:?} is not inside {css}: {inside}");
-}
-
-fn xpath_literal(s: &str) -> String {
-    assert!(!s.contains('"'), "keep test text free of double quotes");
-    format!("\"{s}\"")
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(e) = b.client.find(Locator::Css(css)).await
+            && e.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let page = b.client.source().await.unwrap_or_default();
+            panic!("{css} never showed {text:?}: {page}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await; // poll the page's DOM
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
