@@ -1,6 +1,9 @@
 //! People's names, asked of the platform once and kept for a while: a name
 //! enters the record when the person does, and a platform that is slow or
 //! down costs a lookup at most [`LOOKUP_WITHIN`] and leaves the id in place.
+//! A lookup that failed is not tried again for a minute, so a platform that
+//! is down (or an app without the scope) costs one lookup per person a
+//! minute, not one per event.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,12 +16,19 @@ use crate::outbox::ChatError;
 pub const LOOKUP_WITHIN: Duration = Duration::from_millis(500);
 /// How long a name is trusted: people rename themselves.
 const FRESH_FOR: Duration = Duration::from_secs(3600);
+/// How long a failed lookup is not tried again.
+const UNKNOWN_FOR: Duration = Duration::from_secs(60);
 /// At most this many names are kept.
 const CAPACITY: usize = 10_000;
 
 #[derive(Default)]
 pub struct Names {
-    kept: Mutex<HashMap<String, (String, Instant)>>,
+    /// Each id's name (`None`: the lookup failed) and when it was asked.
+    kept: Mutex<HashMap<String, (Option<String>, Instant)>>,
+}
+
+fn fresh(name: &Option<String>, at: Instant) -> bool {
+    at.elapsed() < if name.is_some() { FRESH_FOR } else { UNKNOWN_FOR }
 }
 
 impl Names {
@@ -29,31 +39,31 @@ impl Names {
         Fut: Future<Output = Result<Option<String>, ChatError>>,
     {
         if let Some((name, at)) = self.kept.lock().unwrap().get(id)
-            && at.elapsed() < FRESH_FOR
+            && fresh(name, *at)
         {
-            return Some(name.clone());
+            return name.clone();
         }
         let name = match tokio::time::timeout(LOOKUP_WITHIN, fetch()).await {
-            Ok(Ok(Some(name))) if !name.trim().is_empty() => name.trim().to_string(),
-            Ok(Ok(_)) => return None,
+            Ok(Ok(Some(name))) if !name.trim().is_empty() => Some(name.trim().to_string()),
+            Ok(Ok(_)) => None,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "could not look a person's name up");
-                return None;
+                None
             }
             Err(_) => {
                 tracing::debug!("looking a person's name up took too long");
-                return None;
+                None
             }
         };
         let mut kept = self.kept.lock().unwrap();
         if kept.len() >= CAPACITY {
-            kept.retain(|_, (_, at)| at.elapsed() < FRESH_FOR);
+            kept.retain(|_, (name, at)| fresh(name, *at));
             if kept.len() >= CAPACITY {
                 kept.clear();
             }
         }
         kept.insert(id.to_string(), (name.clone(), Instant::now()));
-        Some(name)
+        name
     }
 }
 
@@ -63,20 +73,22 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
-    async fn a_name_is_asked_for_once_and_a_failed_lookup_is_not_kept() {
+    async fn a_name_is_asked_for_once_and_a_failed_lookup_is_not_repeated_at_once() {
         let names = Names::default();
         let asked = AtomicUsize::new(0);
         let ask = |answer: Result<Option<String>, ChatError>| {
             asked.fetch_add(1, Ordering::SeqCst);
             async move { answer }
         };
-        let fail = names.get("U1", || ask(Err(ChatError::Unavailable("503".into())))).await;
-        assert_eq!(fail, None);
         let first = names.get("U1", || ask(Ok(Some(" Ana Lima ".into())))).await;
         assert_eq!(first.as_deref(), Some("Ana Lima"));
         let again = names.get("U1", || ask(Ok(Some("someone else".into())))).await;
         assert_eq!(again.as_deref(), Some("Ana Lima"));
-        assert_eq!(asked.load(Ordering::SeqCst), 2, "the third was answered from memory");
-        assert_eq!(names.get("U2", || ask(Ok(Some("  ".into())))).await, None);
+        let fail = names.get("U2", || ask(Err(ChatError::Unavailable("503".into())))).await;
+        assert_eq!(fail, None);
+        let soon = names.get("U2", || ask(Ok(Some("Bo".into())))).await;
+        assert_eq!(soon, None, "not asked again within the minute");
+        assert_eq!(asked.load(Ordering::SeqCst), 2, "two lookups for four names");
+        assert_eq!(names.get("U3", || ask(Ok(Some("  ".into())))).await, None);
     }
 }
