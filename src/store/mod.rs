@@ -1,6 +1,7 @@
 //! Storage in domain terms. One trait, one implementation per backend, each
 //! with its own migrations; the backend is chosen by the URL's scheme.
 
+mod group;
 mod lead;
 mod postgres;
 pub mod record;
@@ -41,6 +42,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Url(String),
+    /// A group commit's transaction failed, so this commit was not written
+    /// either (the cause is said once, in the log and here).
+    #[error("not written: {why}")]
+    NotWritten { why: String, transient: bool },
     /// A backup is read only into an empty database.
     #[error("the database is not empty: it has incidents, subscriptions or an audit log")]
     NotEmpty,
@@ -64,6 +69,7 @@ impl StoreError {
                 }
                 _ => false,
             },
+            StoreError::NotWritten { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -73,6 +79,8 @@ impl StoreError {
     pub fn nothing_written(&self) -> bool {
         match self {
             StoreError::Db(sqlx::Error::PoolTimedOut) => true,
+            // Its whole group's transaction was rolled back.
+            StoreError::NotWritten { .. } => true,
             StoreError::Db(sqlx::Error::Database(db)) => {
                 matches!(db.code().unwrap_or_default().as_ref(), "5" | "6" | "517" | "261")
             }

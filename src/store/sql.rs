@@ -33,6 +33,9 @@ pub trait Backend: sqlx::Database {
 /// The store on one database: `SqlStore<Sqlite>` or `SqlStore<Postgres>`.
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
+    /// SQLite's group writer: commits share transactions and fsyncs.
+    /// `None` on PostgreSQL, where replicas commit side by side.
+    pub(super) group: Option<super::group::GroupWriter>,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -439,8 +442,12 @@ where
     }
 
     async fn commit(&self, c: Commit) -> Result<()> {
+        let at = c.at.unwrap_or_else(Utc::now);
+        if let Some(group) = &self.group {
+            return group.commit(c, at).await;
+        }
         let mut tx = self.pool.begin_with(DB::BEGIN).await?;
-        Self::write_commit(&mut tx, &c, c.at.unwrap_or_else(Utc::now)).await?;
+        Self::write_commit(&mut tx, &c, at).await?;
         tx.commit().await?;
         Ok(())
     }

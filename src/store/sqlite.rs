@@ -1,4 +1,5 @@
-//! SQLite: a file database in WAL mode, the default backend.
+//! SQLite: a file database in WAL mode, the default backend. Commits go
+//! through one group writer (`group.rs`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -58,7 +59,8 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let group = Some(super::group::GroupWriter::spawn(pool.clone()));
+        Ok(Self { pool, group })
     }
 }
 

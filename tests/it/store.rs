@@ -308,3 +308,43 @@ on_both_backends! {
         assert_eq!(s.prune(before, 1_000).await.unwrap(), (0, 0));
     }
 }
+
+on_both_backends! {
+    async fn commits_sent_at_once_each_win_or_lose_alone(db: &TestDb) {
+        // On SQLite these share one transaction (group commit): a lost race or
+        // a replayed event undoes its own commit, never its neighbours'.
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        let mut sent = Vec::new();
+        for n in 0..40 {
+            let mut changed = inc.clone();
+            changed.title = format!("title {n}");
+            let s = s.clone();
+            let commit = Commit {
+                // n = 3, 7, … repeat the event id of n = 1, 5, …: one of each pair comes through.
+                event_id: Some(if n % 4 == 3 { format!("Ev{}", n - 2) } else { format!("Ev{n}") }),
+                // All update version 1: exactly one of them can win.
+                incident: (n % 2 == 0).then_some(Write::Update { value: changed, version: 1 }),
+                entries: vec![Write::Insert(flagged(&format!("m{n}"), n))],
+                outbox: vec![item(inc.id.0, Platform::Console, n as u32)],
+                ..Default::default()
+            };
+            sent.push(tokio::spawn(async move { s.commit(commit).await }));
+        }
+        let mut won = 0;
+        let (mut conflicts, mut duplicates) = (0, 0);
+        for r in sent {
+            match r.await.unwrap() {
+                Ok(()) => won += 1,
+                Err(StoreError::Conflict) => conflicts += 1,
+                Err(StoreError::Duplicate) => duplicates += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let timeline = s.timeline(inc.id).await.unwrap();
+        assert_eq!(timeline.len(), 1 + won, "every commit that was acknowledged, and only those");
+        assert_eq!(s.outbox_stats().await.unwrap().pending as usize, won);
+        assert_eq!((won, conflicts, duplicates), (11, 19, 10), "one of 20 updates, 20 of 30 others (10 repeats)");
+        assert_eq!(s.incident(inc.id).await.unwrap().unwrap().version, 2, "one update of version 1 won");
+    }
+}
