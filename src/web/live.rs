@@ -72,12 +72,8 @@ pub async fn live(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match s.reader(&uri, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let inc = match s.visible(&id, &who).await {
-        Ok(i) => i,
+    let (who, inc) = match s.reader_of(&id, &uri, &headers).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let watch = Watch { s: s.clone(), who, id: inc.id, sent: Default::default(), looks: 0 };

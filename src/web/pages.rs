@@ -34,6 +34,19 @@ impl WebState {
         }
     }
 
+    /// The signed-in reader and incident `id`, when they may see it; else
+    /// the answer to give instead (sign in, or not found).
+    pub(super) async fn reader_of(
+        &self,
+        id: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<(Viewer, Incident), Response> {
+        let who = self.reader(uri, headers).await?;
+        let inc = self.visible(id, &who).await?;
+        Ok((who, inc))
+    }
+
     /// The top of the page: who is signed in, and any platform failing.
     pub(super) async fn chrome(&self, who: &Viewer) -> Chrome {
         let now = self.outbox.now();
@@ -147,12 +160,8 @@ pub async fn incident(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let who = match s.reader(&uri, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let inc = match s.visible(&id, &who).await {
-        Ok(i) => i,
+    let (who, inc) = match s.reader_of(&id, &uri, &headers).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     match s.incident_page(&inc, &who, &q).await {
@@ -363,12 +372,8 @@ pub async fn record_json(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match s.reader(&uri, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let inc = match s.visible(&id, &who).await {
-        Ok(i) => i,
+    let (_, inc) = match s.reader_of(&id, &uri, &headers).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     match crate::store::record::record(s.app.store.as_ref(), inc.id).await {
