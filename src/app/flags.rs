@@ -37,7 +37,11 @@ impl App {
                 Err(f) => return Reply::from_failure(f, "flag"),
             },
         };
-        self.name(&mut msg.author).await;
+        // Both names at once: a reaction has spent up to two of the
+        // platform's three seconds on the look already.
+        let mut named = ctx.clone();
+        tokio::join!(self.name(&mut named.user), self.name(&mut msg.author));
+        let ctx = &named;
         let reply = reply(self.record_flag(ctx, &msg, via).await, "flag");
         // A removal handled while this flag was on its way found nothing to
         // take off: look again now that the flag is recorded. It runs after

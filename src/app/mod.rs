@@ -176,7 +176,11 @@ impl App {
     /// ([`Reply::recorded`]) so the surface can have it delivered again.
     pub async fn handle(self: &Arc<Self>, inbound: Inbound) -> Reply {
         let Inbound { mut ctx, event } = inbound;
-        self.name(&mut ctx.user).await;
+        // A command's author enters the record by name; a flag names its
+        // people itself, once it knows the flag is kept.
+        if matches!(event, Event::Command(_)) {
+            self.name(&mut ctx.user).await;
+        }
         match event {
             Event::Command(input) => self.command(&ctx, input).await,
             Event::Flag { key, via, message } => self.flag(&ctx, key, via, message).await,

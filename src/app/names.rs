@@ -27,9 +27,7 @@ impl App {
             Change::FollowUp { owner: Some(owner), .. } => vec![owner],
             _ => Vec::new(),
         };
-        // One at a time: each is usually answered from memory.
-        for user in people {
-            self.name(user).await;
-        }
+        // All at once: a team's members cost one lookup's time, not ten.
+        futures_util::future::join_all(people.into_iter().map(|u| self.name(u))).await;
     }
 }

@@ -3,7 +3,7 @@
 //! down costs a lookup at most [`LOOKUP_WITHIN`] and leaves the id in place.
 //! A lookup that failed is not tried again for a minute, so a platform that
 //! is down (or an app without the scope) costs one lookup per person a
-//! minute, not one per event.
+//! minute, not one per event; a name known before is kept meanwhile.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,12 +23,22 @@ const CAPACITY: usize = 10_000;
 
 #[derive(Default)]
 pub struct Names {
-    /// Each id's name (`None`: the lookup failed) and when it was asked.
-    kept: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    kept: Mutex<HashMap<String, Kept>>,
 }
 
-fn fresh(name: &Option<String>, at: Instant) -> bool {
-    at.elapsed() < if name.is_some() { FRESH_FOR } else { UNKNOWN_FOR }
+/// What is known of one id.
+struct Kept {
+    /// The last name the platform gave; kept through a failed refresh.
+    name: Option<String>,
+    asked: Instant,
+    /// Whether that last asking was answered.
+    answered: bool,
+}
+
+impl Kept {
+    fn fresh(&self) -> bool {
+        self.asked.elapsed() < if self.answered { FRESH_FOR } else { UNKNOWN_FOR }
+    }
 }
 
 impl Names {
@@ -38,12 +48,12 @@ impl Names {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<String>, ChatError>>,
     {
-        if let Some((name, at)) = self.kept.lock().unwrap().get(id)
-            && fresh(name, *at)
-        {
-            return name.clone();
-        }
-        let name = match tokio::time::timeout(LOOKUP_WITHIN, fetch()).await {
+        let known = match self.kept.lock().unwrap().get(id) {
+            Some(k) if k.fresh() => return k.name.clone(),
+            Some(k) => k.name.clone(),
+            None => None,
+        };
+        let asked = match tokio::time::timeout(LOOKUP_WITHIN, fetch()).await {
             Ok(Ok(Some(name))) if !name.trim().is_empty() => Some(name.trim().to_string()),
             Ok(Ok(_)) => None,
             Ok(Err(e)) => {
@@ -55,14 +65,16 @@ impl Names {
                 None
             }
         };
+        let answered = asked.is_some();
+        let name = asked.or(known);
         let mut kept = self.kept.lock().unwrap();
         if kept.len() >= CAPACITY {
-            kept.retain(|_, (name, at)| fresh(name, *at));
+            kept.retain(|_, k| k.fresh());
             if kept.len() >= CAPACITY {
                 kept.clear();
             }
         }
-        kept.insert(id.to_string(), (name.clone(), Instant::now()));
+        kept.insert(id.to_string(), Kept { name: name.clone(), asked: Instant::now(), answered });
         name
     }
 }

@@ -36,11 +36,26 @@ impl GroupWriter {
     }
 
     /// Writes `c` with the commits around it; returns once it is durable.
-    pub(super) async fn commit(&self, c: Commit, at: DateTime<Utc>) -> Result<()> {
+    /// `Err(c)` gives the commit back, unwritten, when the writer is gone
+    /// (its runtime ended, or it panicked): the caller writes it alone.
+    pub(super) async fn commit(
+        &self,
+        c: Commit,
+        at: DateTime<Utc>,
+    ) -> std::result::Result<Result<()>, Commit> {
         let (done, answer) = oneshot::channel();
-        let gone = || StoreError::Db(sqlx::Error::PoolClosed);
-        self.to_writer.send((c, at, done)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        if let Err(mpsc::error::SendError((c, _, _))) = self.to_writer.send((c, at, done)).await {
+            return Err(c);
+        }
+        // The writer took it and went away before answering: it may or may
+        // not have been written, and it must not be written again blindly.
+        Ok(answer.await.unwrap_or_else(|_| {
+            Err(StoreError::NotWritten {
+                why: "the group writer stopped".into(),
+                transient: true,
+                maybe: true,
+            })
+        }))
     }
 }
 
@@ -48,40 +63,52 @@ impl GroupWriter {
 async fn write(pool: &Pool<Sqlite>, batch: Vec<Waiting>) {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
-        Err(e) => return refuse(batch, &e.into()),
+        Err(e) => return refuse(batch, &e.into(), false),
     };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for (c, at, _) in &batch {
-        let outcome = async {
-            sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
-            let written = SqlStore::<Sqlite>::write_commit(&mut tx, c, *at).await;
-            if written.is_err() {
-                sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await?;
-            }
-            sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
-            Ok::<_, StoreError>(written)
-        };
-        match outcome.await {
-            Ok(written) => outcomes.push(written),
-            // The transaction itself is in trouble: none of it is kept.
-            Err(e) => return refuse(batch, &e),
+    // `None`: the caller gave up waiting before its turn, so it is not written.
+    let mut outcomes: Vec<Option<Result<()>>> = Vec::with_capacity(batch.len());
+    for (c, at, done) in &batch {
+        if done.is_closed() {
+            outcomes.push(None);
+            continue;
         }
+        if let Err(e) = sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await {
+            return refuse(batch, &e.into(), false);
+        }
+        let written = SqlStore::<Sqlite>::write_commit(&mut tx, c, *at).await;
+        if let Err(why) = &written
+            && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
+        {
+            // SQLite gave the whole transaction up (disk full, I/O): the
+            // commit's own error says why.
+            return refuse(batch, why, false);
+        }
+        if let Err(e) = sqlx::query("RELEASE one_commit").execute(&mut *tx).await {
+            return refuse(batch, &e.into(), false);
+        }
+        outcomes.push(Some(written));
     }
     if let Err(e) = tx.commit().await {
-        return refuse(batch, &e.into());
+        // A COMMIT that failed (an fsync error) may still be found written
+        // after recovery: not a "nothing written".
+        return refuse(batch, &e.into(), true);
     }
     for ((_, _, done), outcome) in batch.into_iter().zip(outcomes) {
-        let _ = done.send(outcome); // the caller may have gone; it is written all the same
+        if let Some(outcome) = outcome {
+            let _ = done.send(outcome); // the caller may have gone; it is written all the same
+        }
     }
 }
 
-/// Tells every commit of the batch that it was not written, and why.
-fn refuse(batch: Vec<Waiting>, why: &StoreError) {
+/// Tells every commit of the batch that it was not written, and why;
+/// `maybe` when the transaction reached COMMIT, so it might have been.
+fn refuse(batch: Vec<Waiting>, why: &StoreError, maybe: bool) {
     tracing::warn!(error = %why, commits = batch.len(), "a group of commits was not written");
     for (_, _, done) in batch {
         let _ = done.send(Err(StoreError::NotWritten {
             why: why.to_string(),
             transient: why.is_transient(),
+            maybe,
         }));
     }
 }

@@ -43,9 +43,10 @@ pub enum StoreError {
     #[error("{0}")]
     Url(String),
     /// A group commit's transaction failed, so this commit was not written
-    /// either (the cause is said once, in the log and here).
+    /// either (the cause is said once, in the log and here); `maybe` when
+    /// it failed at or after COMMIT, so it might have been.
     #[error("not written: {why}")]
-    NotWritten { why: String, transient: bool },
+    NotWritten { why: String, transient: bool, maybe: bool },
     /// A backup is read only into an empty database.
     #[error("the database is not empty: it has incidents, subscriptions or an audit log")]
     NotEmpty,
@@ -79,8 +80,8 @@ impl StoreError {
     pub fn nothing_written(&self) -> bool {
         match self {
             StoreError::Db(sqlx::Error::PoolTimedOut) => true,
-            // Its whole group's transaction was rolled back.
-            StoreError::NotWritten { .. } => true,
+            // Its whole group's transaction was rolled back before COMMIT.
+            StoreError::NotWritten { maybe, .. } => !maybe,
             StoreError::Db(sqlx::Error::Database(db)) => {
                 matches!(db.code().unwrap_or_default().as_ref(), "5" | "6" | "517" | "261")
             }

@@ -443,9 +443,14 @@ where
 
     async fn commit(&self, c: Commit) -> Result<()> {
         let at = c.at.unwrap_or_else(Utc::now);
-        if let Some(group) = &self.group {
-            return group.commit(c, at).await;
-        }
+        let c = match &self.group {
+            Some(group) => match group.commit(c, at).await {
+                Ok(written) => return written,
+                // The writer is gone: write this one alone.
+                Err(c) => c,
+            },
+            None => c,
+        };
         let mut tx = self.pool.begin_with(DB::BEGIN).await?;
         Self::write_commit(&mut tx, &c, at).await?;
         tx.commit().await?;

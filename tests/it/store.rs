@@ -348,3 +348,18 @@ on_both_backends! {
         assert_eq!(s.incident(inc.id).await.unwrap().unwrap().version, 2, "one update of version 1 won");
     }
 }
+
+#[test]
+fn a_store_outlives_the_runtime_that_opened_it() {
+    // The group writer is a task of the runtime that opened the store; once
+    // that runtime is gone, commits are written one by one instead.
+    let db = crate::support::db::TestDb::sqlite();
+    let opened = tokio::runtime::Runtime::new().unwrap();
+    let s = opened.block_on(store::connect(&db.url)).unwrap();
+    drop(opened);
+    let later = tokio::runtime::Runtime::new().unwrap();
+    later.block_on(async {
+        let inc = with_incident(&*s).await;
+        assert_eq!(s.incident(inc.id).await.unwrap().unwrap().value, inc);
+    });
+}
