@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decide::Decision;
 use super::effect::HookEvent;
-use super::steps::{add_responders, event, header, post};
+use super::steps::{add_responders, event, opening_posts, post};
 use super::timeline::EntryKind;
 use super::{
     Audience, Effect, Incident, IncidentId, Message, Platform, Rules, Status, UserError, UserRef,
@@ -168,21 +168,7 @@ pub fn open(
         }],
         reply: Message::new(),
     };
-    d.effects.push(Effect::Post {
-        incident: id,
-        to: Audience::IncidentChannel,
-        message: header(&incident, rules),
-        pin: true,
-    });
-    if !opening.private {
-        let text = Message::new()
-            .plain(format!("🚨 {id} ({severity}) opened by an alert: "))
-            .strong(&title)
-            .plain(" — follow in ")
-            .channel(id);
-        d.effects.push(post(id, Audience::Announce, text.clone()));
-        d.effects.push(post(id, Audience::Subscribers, text));
-    }
+    d.effects.extend(opening_posts(&incident, rules, "opened by an alert"));
     for (team, members) in &opening.teams {
         add_responders(&mut incident, &mut d, members, &by, now);
         page(&mut incident, &mut d, rules, team, &by, now);

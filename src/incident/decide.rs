@@ -8,7 +8,8 @@ use super::Message;
 use super::alerting::{page, resolve_pages};
 use super::effect::HookEvent;
 use super::steps::{
-    add_responders, apply_status, broadcast, event, header, post, require_text, set_topic, topic,
+    add_responders, apply_status, broadcast, event, opening_posts, post, require_text, set_topic,
+    topic,
 };
 use super::timeline::{EntryKind, TimelineEntry};
 use super::{
@@ -146,22 +147,8 @@ pub fn declare(
             topic: topic(&incident, rules),
         },
         Effect::Invite { incident: id, platform: cmd.platform, users: vec![by.clone()] },
-        Effect::Post {
-            incident: id,
-            to: Audience::IncidentChannel,
-            message: header(&incident, rules),
-            pin: true,
-        },
     ];
-    if !cmd.private {
-        let announcement = Message::new()
-            .plain(format!("🚨 {id} ({severity}) declared: "))
-            .strong(&title)
-            .plain(" — follow in ")
-            .channel(id);
-        effects.push(post(id, Audience::Announce, announcement.clone()));
-        effects.push(post(id, Audience::Subscribers, announcement));
-    }
+    effects.extend(opening_posts(&incident, rules, "declared"));
     effects.push(Effect::Hook { incident: id, event: HookEvent::Declared });
     let entry = TimelineEntry::event(
         id,

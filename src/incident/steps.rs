@@ -110,6 +110,30 @@ pub fn topic(incident: &Incident, _rules: &Rules) -> String {
     )
 }
 
+/// A new incident's first posts: its header, pinned in its channel, and —
+/// unless it is private — "🚨 INC-7 (SEV2) {how}: title" to the announce
+/// channel and subscribers.
+pub(super) fn opening_posts(incident: &Incident, rules: &Rules, how: &str) -> Vec<Effect> {
+    let id = incident.id;
+    let header = header(incident, rules);
+    let mut effects = vec![Effect::Post {
+        incident: id,
+        to: Audience::IncidentChannel,
+        message: header,
+        pin: true,
+    }];
+    if !incident.private {
+        let text = Message::new()
+            .plain(format!("🚨 {id} ({}) {how}: ", incident.severity))
+            .strong(&incident.title)
+            .plain(" — follow in ")
+            .channel(id);
+        effects.push(post(id, Audience::Announce, text.clone()));
+        effects.push(post(id, Audience::Subscribers, text));
+    }
+    effects
+}
+
 pub(super) fn header(incident: &Incident, rules: &Rules) -> Message {
     let _ = rules;
     let m = Message::new()
