@@ -4,19 +4,77 @@
 //! channel, the paging services of a paged team, every webhook that wants
 //! the event.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use super::App;
-use crate::incident::{Audience, ChannelRef, Effect, HookEvent, Incident};
+use crate::config::{TeamConfig, WebhookConfig};
+use crate::incident::{
+    Audience, ChannelRef, Effect, HookEvent, Incident, Platform, Rules, Subscription,
+};
 use crate::outbox::{Delivery, Dest, Page};
 use crate::store::{OutboxItem, Sink, StoreError};
 
+/// What expanding effects needs of the configuration; shared, so that a
+/// decision made again inside the group writer expands its effects too.
+pub(crate) struct Fanout {
+    pub rules: Rules,
+    pub teams: Vec<TeamConfig>,
+    pub hooks: Vec<WebhookConfig>,
+    /// Announce channel per enabled platform.
+    pub announce: BTreeMap<Platform, String>,
+}
+
+/// What expanding effects reads from the store, read before deciding: every
+/// subscription, and the incident's own channel.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Followers {
+    subscriptions: Vec<Subscription>,
+    own: Option<String>,
+}
+
+/// Whether expanding these effects needs the followers.
+pub(crate) fn needs_followers(effects: &[Effect]) -> bool {
+    effects.iter().any(|e| matches!(e, Effect::Post { to: Audience::Subscribers, .. }))
+}
+
 impl App {
+    /// The decision's effects, one outbox row per destination.
     pub(crate) async fn outbox_items(
         &self,
         incident: &Incident,
         effects: Vec<Effect>,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        let followers = if needs_followers(&effects) {
+            self.followers(incident).await?
+        } else {
+            Followers::default()
+        };
+        Ok(self.fanout.items(incident, effects, &followers, self.now()))
+    }
+
+    /// The subscriptions and `incident`'s own channel.
+    pub(crate) async fn followers(&self, incident: &Incident) -> Result<Followers, StoreError> {
+        let subscriptions = self.store.subscriptions().await?;
+        let own = match subscriptions.is_empty() {
+            true => None,
+            false => self.store.channel(incident.id, incident.platform).await?.map(|(id, _)| id),
+        };
+        Ok(Followers { subscriptions, own })
+    }
+}
+
+impl Fanout {
+    /// Expands effects; `followers` as read for this incident (see
+    /// [`needs_followers`]).
+    pub(crate) fn items(
+        &self,
+        incident: &Incident,
+        effects: Vec<Effect>,
+        followers: &Followers,
+        now: DateTime<Utc>,
+    ) -> Vec<OutboxItem> {
         let id = incident.id;
         let mut items = Vec::new();
         let mut push = |sink: Sink, d: Delivery| {
@@ -49,7 +107,7 @@ impl App {
                 Effect::Hook { event, .. } => {
                     for (n, hook) in self.hooks.iter().enumerate() {
                         if hook.events.contains(&event) && (hook.private || !incident.private) {
-                            let body = hook_body(incident, event, self.now());
+                            let body = hook_body(incident, event, now);
                             push(
                                 Sink::Hook(n as u16),
                                 Delivery::Hook { event: event.as_str().into(), body },
@@ -72,7 +130,7 @@ impl App {
                             }
                         }
                         Audience::Subscribers => {
-                            for ch in self.subscribed_channels(incident).await? {
+                            for ch in self.subscribed_channels(incident, followers) {
                                 push(ch.platform.into(), post(Dest::Channel(ch.id)));
                             }
                         }
@@ -80,7 +138,7 @@ impl App {
                 }
             }
         }
-        Ok(items)
+        items
     }
 
     /// What a team's page says, fixed now.
@@ -99,32 +157,20 @@ impl App {
 
     /// Channels following the incident now, once each, leaving out announce
     /// channels (they get their own copy) and the incident's own channel.
-    async fn subscribed_channels(
-        &self,
-        incident: &Incident,
-    ) -> Result<Vec<ChannelRef>, StoreError> {
-        let matching: Vec<_> = self
-            .store
-            .subscriptions()
-            .await?
-            .into_iter()
-            .filter(|s| s.matches(incident, &self.rules))
-            .collect();
-        if matching.is_empty() {
-            return Ok(Vec::new());
-        }
-        let own = self.store.channel(incident.id, incident.platform).await?;
+    fn subscribed_channels(&self, incident: &Incident, followers: &Followers) -> Vec<ChannelRef> {
         let mut seen = BTreeSet::new();
-        for sub in matching {
-            let ch = sub.channel;
+        for sub in &followers.subscriptions {
+            if !sub.matches(incident, &self.rules) {
+                continue;
+            }
+            let ch = &sub.channel;
             let is_announce = self.announce.get(&ch.platform) == Some(&ch.id);
-            let is_own = ch.platform == incident.platform
-                && own.as_ref().is_some_and(|(id, _)| *id == ch.id);
+            let is_own = ch.platform == incident.platform && followers.own.as_ref() == Some(&ch.id);
             if !is_announce && !is_own {
-                seen.insert(ch);
+                seen.insert(ch.clone());
             }
         }
-        Ok(seen.into_iter().collect())
+        seen.into_iter().collect()
     }
 }
 

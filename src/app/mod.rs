@@ -27,9 +27,9 @@ pub use inbound::{AlertMatch, CommandInput, Ctx, Event, Inbound, MessageSource, 
 
 use crate::clock::Clock;
 use crate::command::{self, ParseContext};
-use crate::config::{Config, TeamConfig, WebhookConfig};
+use crate::config::Config;
 use crate::incident::{Incident, Message, Platform, Rules, UserRef};
-use crate::store::{Commit, Store, StoreError, Write};
+use crate::store::{Commit, Store, StoreError, Versioned, Write};
 
 /// How many times a decision is made again after losing a race.
 const ATTEMPTS: usize = 30;
@@ -43,11 +43,9 @@ pub const CONSOLE_ANNOUNCE: &str = "announce";
 pub struct App {
     pub store: Arc<dyn Store>,
     pub rules: Rules,
-    teams: Vec<TeamConfig>,
     team_names: Vec<String>,
-    hooks: Vec<WebhookConfig>,
-    /// Announce channel per enabled platform.
-    announce: BTreeMap<Platform, String>,
+    /// Teams, webhooks and announce channels: where effects go.
+    fanout: Arc<fanout::Fanout>,
     clock: Arc<dyn Clock>,
     wake: Option<Arc<Notify>>,
     /// Where a reaction's message is looked up, per platform.
@@ -69,11 +67,19 @@ pub(crate) type Attempt<'a> =
 /// What one attempt of a handler decided.
 pub(crate) enum Step {
     /// Write this, then answer with the message; once written, the
-    /// milestones it reached are observed for `/metrics`.
-    Commit(Box<Commit>, Message, Vec<timings::Reached>),
+    /// milestones it reached are observed for `/metrics`. With a [`Redo`],
+    /// a store that finds the incident moved on decides again itself.
+    Commit(Box<Commit>, Message, Vec<timings::Reached>, Option<Redo>),
     /// Nothing to write.
     Done(Message),
+    /// A decision made again cannot be made without reading more: the
+    /// handler's attempt runs again.
+    Again,
 }
+
+/// Makes a decision again against the incident as it now stands, without
+/// reading anything (it runs inside the store's writer).
+pub(crate) type Redo = Box<dyn FnMut(&Versioned<Incident>) -> Result<Step, Failure> + Send>;
 
 impl Step {
     /// A write; a new incident's milestones (a declarer acknowledges) count.
@@ -82,7 +88,7 @@ impl Step {
             Some(Write::Insert(new)) => timings::reached(None, new),
             _ => Vec::new(),
         };
-        Step::Commit(Box::new(commit), reply, reached)
+        Step::Commit(Box::new(commit), reply, reached, None)
     }
 
     /// A write that changes `before`: the milestones it reaches count.
@@ -91,8 +97,32 @@ impl Step {
             Some(Write::Update { value, .. }) => timings::reached(Some(before), value),
             _ => Vec::new(),
         };
-        Step::Commit(Box::new(commit), reply, reached)
+        Step::Commit(Box::new(commit), reply, reached, None)
     }
+
+    /// The same write, decided again by `redo` where the incident moved on.
+    pub(crate) fn or_again(self, redo: Redo) -> Self {
+        match self {
+            Step::Commit(c, reply, reached, _) => Step::Commit(c, reply, reached, Some(redo)),
+            other => other,
+        }
+    }
+}
+
+/// What became of a decision that was handed to the store.
+enum Decided {
+    Wrote(Message, Vec<timings::Reached>),
+    Done(Message),
+    Failed(Failure),
+    Again,
+}
+
+/// Marks a commit with its event, time and audit line.
+fn stamp(ctx: &Ctx, mut c: Commit, now: chrono::DateTime<chrono::Utc>) -> Commit {
+    c.event_id = ctx.event_id.clone();
+    c.at = Some(now);
+    c.audit = Some(audit::of(ctx, &c, now));
+    c
 }
 
 impl App {
@@ -121,9 +151,12 @@ impl App {
             store,
             rules: config.rules(),
             team_names: config.teams.iter().map(|t| t.name.clone()).collect(),
-            teams: config.teams.clone(),
-            hooks: config.webhooks.clone(),
-            announce,
+            fanout: Arc::new(fanout::Fanout {
+                rules: config.rules(),
+                teams: config.teams.clone(),
+                hooks: config.webhooks.clone(),
+                announce,
+            }),
             clock,
             wake: None,
             sources: BTreeMap::new(),
@@ -267,35 +300,45 @@ impl App {
         // that busy incidents take turns instead of colliding again and again.
         let mut turn = None;
         for _ in 0..ATTEMPTS {
-            match attempt().await? {
+            let (c, reply, reached, redo) = match attempt().await? {
                 Step::Done(m) => return Ok(m),
-                Step::Commit(mut c, reply, reached) => {
-                    c.event_id = ctx.event_id.clone();
-                    c.at = Some(self.now());
-                    c.audit = Some(audit::of(ctx, &c, self.now()));
-                    let incident = c.incident_id();
-                    match self.store.commit(*c).await {
-                        Ok(()) => {
-                            if let Some(w) = &self.wake {
-                                w.notify_one();
-                            }
-                            self.timings.observe(&reached);
-                            return Ok(reply);
-                        }
-                        Err(StoreError::Conflict) => {
-                            if turn.is_none()
-                                && let Some(id) = incident
-                            {
-                                turn = Some(self.queues.wait(id).await);
-                            }
-                            continue;
-                        }
-                        Err(StoreError::Duplicate) => {
-                            return Ok(Message::new().plain("Already done."));
-                        }
-                        Err(e) => return Err(e.into()),
+                Step::Again => continue,
+                Step::Commit(c, reply, reached, redo) => (c, reply, reached, redo),
+            };
+            let c = stamp(ctx, *c, self.now());
+            let incident = c.incident_id();
+            let outcome = match redo {
+                None => self.store.commit(c).await.map(|()| Decided::Wrote(reply, reached)),
+                Some(redo) => {
+                    let slot = Arc::new(std::sync::Mutex::new(Decided::Wrote(reply, reached)));
+                    let redecide = self.redecide(ctx, redo, slot.clone());
+                    let written = self.store.commit_deciding(c, redecide).await;
+                    let mut slot = slot.lock().expect("decision slot");
+                    written.map(|()| std::mem::replace(&mut *slot, Decided::Again))
+                }
+            };
+            match outcome {
+                Ok(Decided::Wrote(reply, reached)) => {
+                    if let Some(w) = &self.wake {
+                        w.notify_one();
+                    }
+                    self.timings.observe(&reached);
+                    return Ok(reply);
+                }
+                Ok(Decided::Done(m)) => return Ok(m),
+                Ok(Decided::Failed(f)) => return Err(f),
+                Ok(Decided::Again) => continue,
+                Err(StoreError::Conflict) => {
+                    if turn.is_none()
+                        && let Some(id) = incident
+                    {
+                        turn = Some(self.queues.wait(id).await);
                     }
                 }
+                Err(StoreError::Duplicate) => {
+                    return Ok(Message::new().plain("Already done."));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Err(Failure::Internal(anyhow::anyhow!(
@@ -303,8 +346,32 @@ impl App {
         )))
     }
 
+    /// Wraps a handler's [`Redo`] for the store: each decision made again is
+    /// stamped like the first, and what it decided is left in `slot`.
+    fn redecide(
+        &self,
+        ctx: &Ctx,
+        mut redo: Redo,
+        slot: Arc<std::sync::Mutex<Decided>>,
+    ) -> crate::store::Redecide {
+        let (ctx, clock) = (ctx.clone(), self.clock.clone());
+        Box::new(move |now| {
+            let (decided, commit) = match redo(now) {
+                Ok(Step::Commit(c, reply, reached, _)) => {
+                    (Decided::Wrote(reply, reached), Some(stamp(&ctx, *c, clock.now())))
+                }
+                Ok(Step::Done(m)) => (Decided::Done(m), None),
+                Ok(Step::Again) => (Decided::Again, None),
+                Err(f) => (Decided::Failed(f), None),
+            };
+            *slot.lock().expect("decision slot") = decided;
+            commit
+        })
+    }
+
     fn team_members(&self, name: &str, platform: Platform) -> Result<Vec<UserRef>, Failure> {
         let team = self
+            .fanout
             .teams
             .iter()
             .find(|t| t.name.eq_ignore_ascii_case(name))

@@ -4,19 +4,29 @@
 //! a platform event seen before) is undone alone and the rest go ahead.
 //! Each caller hears back only once the transaction is durable, so
 //! "acknowledged means recorded" holds as before. Commits are written in the
-//! order they arrived.
+//! order they arrived; a decision about an incident that an earlier commit
+//! of the batch (or any write since) moved on is made again, here, against
+//! the incident as it now stands.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::Utc;
 use sqlx::{Pool, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
 use super::sql::SqlStore;
-use super::{Commit, Result, StoreError};
+use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
+use crate::incident::{Incident, IncidentId};
 
 /// At most this many commits share one transaction.
 const MOST: usize = 512;
 
-type Waiting = (Commit, DateTime<Utc>, oneshot::Sender<Result<()>>);
+struct Waiting {
+    commit: Commit,
+    /// Makes the decision again when its incident has moved on.
+    redecide: Option<Redecide>,
+    done: oneshot::Sender<Result<()>>,
+}
 
 /// The way to the writer; the writer stops when the last one is dropped.
 pub(super) struct GroupWriter {
@@ -36,16 +46,18 @@ impl GroupWriter {
     }
 
     /// Writes `c` with the commits around it; returns once it is durable.
-    /// `Err(c)` gives the commit back, unwritten, when the writer is gone
-    /// (its runtime ended, or it panicked): the caller writes it alone.
+    /// `Err` gives the commit back, unwritten, when the writer is gone (its
+    /// runtime ended, or it panicked): the caller writes it alone.
     pub(super) async fn commit(
         &self,
-        c: Commit,
-        at: DateTime<Utc>,
-    ) -> std::result::Result<Result<()>, Commit> {
+        commit: Commit,
+        redecide: Option<Redecide>,
+    ) -> std::result::Result<Result<()>, (Commit, Option<Redecide>)> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError((c, _, _))) = self.to_writer.send((c, at, done)).await {
-            return Err(c);
+        if let Err(mpsc::error::SendError(w)) =
+            self.to_writer.send(Waiting { commit, redecide, done }).await
+        {
+            return Err((w.commit, w.redecide));
         }
         // The writer took it and went away before answering: it may or may
         // not have been written, and it must not be written again blindly.
@@ -59,44 +71,110 @@ impl GroupWriter {
     }
 }
 
+/// The incidents this transaction has written so far, as they now stand:
+/// a decision made on an older version is made again against these, with
+/// no read.
+type Known = HashMap<IncidentId, Versioned<Incident>>;
+
 /// One transaction for the whole batch.
-async fn write(pool: &Pool<Sqlite>, batch: Vec<Waiting>) {
+async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => return refuse(batch, &e.into(), false),
     };
+    let mut known = Known::new();
     // `None`: the caller gave up waiting before its turn, so it is not written.
     let mut outcomes: Vec<Option<Result<()>>> = Vec::with_capacity(batch.len());
-    for (c, at, done) in &batch {
-        if done.is_closed() {
+    for w in &mut batch {
+        if w.done.is_closed() {
             outcomes.push(None);
             continue;
         }
-        if let Err(e) = sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await {
-            return refuse(batch, &e.into(), false);
+        match one(&mut tx, w, &mut known).await {
+            Ok(outcome) => outcomes.push(Some(outcome)),
+            Err(e) => return refuse(batch, &e, false),
         }
-        let written = SqlStore::<Sqlite>::write_commit(&mut tx, c, *at).await;
-        if let Err(why) = &written
-            && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
-        {
-            // SQLite gave the whole transaction up (disk full, I/O): the
-            // commit's own error says why.
-            return refuse(batch, why, false);
-        }
-        if let Err(e) = sqlx::query("RELEASE one_commit").execute(&mut *tx).await {
-            return refuse(batch, &e.into(), false);
-        }
-        outcomes.push(Some(written));
     }
     if let Err(e) = tx.commit().await {
         // A COMMIT that failed (an fsync error) may still be found written
         // after recovery: not a "nothing written".
         return refuse(batch, &e.into(), true);
     }
-    for ((_, _, done), outcome) in batch.into_iter().zip(outcomes) {
+    for (w, outcome) in batch.into_iter().zip(outcomes) {
         if let Some(outcome) = outcome {
-            let _ = done.send(outcome); // the caller may have gone; it is written all the same
+            let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
         }
+    }
+}
+
+/// Writes one commit in a savepoint of its own, so that one that fails (a
+/// version check, an event seen before) is undone alone. A decision made on
+/// an incident that has moved on is made again first, in arrival order.
+/// The outer `Err` is a fault that sinks the whole transaction.
+async fn one(
+    tx: &mut sqlx::SqliteConnection,
+    w: &mut Waiting,
+    known: &mut Known,
+) -> std::result::Result<Result<()>, StoreError> {
+    for _ in 0..super::REDECISIONS {
+        if let (Some((id, version)), Some(redecide)) =
+            (w.commit.incident_version(), &mut w.redecide)
+            && let Some(now) = known.get(&id)
+            && now.version != version
+        {
+            match redecide(now) {
+                Some(next) => w.commit = next,
+                None => return Ok(Ok(())),
+            }
+        }
+        sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
+        let at = w.commit.at.unwrap_or_else(Utc::now);
+        let written = SqlStore::<Sqlite>::write_commit(tx, &w.commit, at).await;
+        if let Err(why) = &written
+            && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
+        {
+            // SQLite gave the whole transaction up (disk full, I/O): the
+            // commit's own error says why.
+            return Err(StoreError::NotWritten {
+                why: why.to_string(),
+                transient: why.is_transient(),
+                maybe: false,
+            });
+        }
+        sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
+        match written {
+            Ok(()) => {
+                learn(known, &w.commit);
+                return Ok(Ok(()));
+            }
+            // Its incident moved on before this transaction: read it once,
+            // and decide again against it.
+            Err(StoreError::Conflict) if w.redecide.is_some() => {
+                let Some((id, version)) = w.commit.incident_version() else {
+                    return Ok(Err(StoreError::Conflict));
+                };
+                match SqlStore::<Sqlite>::incident_in(tx, id).await? {
+                    Some(now) if now.version != version => known.insert(id, now),
+                    // Gone, or the conflict was not the incident's version.
+                    _ => return Ok(Err(StoreError::Conflict)),
+                };
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Err(StoreError::Conflict))
+}
+
+/// What a written commit made of its incident.
+fn learn(known: &mut Known, c: &Commit) {
+    match &c.incident {
+        Some(Write::Insert(i)) => {
+            known.insert(i.id, Versioned { value: i.clone(), version: 1 });
+        }
+        Some(Write::Update { value, version }) => {
+            known.insert(value.id, Versioned { value: value.clone(), version: version + 1 });
+        }
+        None => {}
     }
 }
 
@@ -104,8 +182,8 @@ async fn write(pool: &Pool<Sqlite>, batch: Vec<Waiting>) {
 /// `maybe` when the transaction reached COMMIT, so it might have been.
 fn refuse(batch: Vec<Waiting>, why: &StoreError, maybe: bool) {
     tracing::warn!(error = %why, commits = batch.len(), "a group of commits was not written");
-    for (_, _, done) in batch {
-        let _ = done.send(Err(StoreError::NotWritten {
+    for w in batch {
+        let _ = w.done.send(Err(StoreError::NotWritten {
             why: why.to_string(),
             transient: why.is_transient(),
             maybe,

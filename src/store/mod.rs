@@ -54,6 +54,9 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How many times one commit is decided again before `Conflict` is given up.
+const REDECISIONS: usize = 30;
+
 impl StoreError {
     /// The database could not be reached or was busy: trying again later
     /// may work.
@@ -181,6 +184,14 @@ impl OutboxItem {
 }
 
 impl Commit {
+    /// The incident this commit updates, and the version it was decided on.
+    pub fn incident_version(&self) -> Option<(IncidentId, i64)> {
+        match &self.incident {
+            Some(Write::Update { value, version }) => Some((value.id, *version)),
+            _ => None,
+        }
+    }
+
     /// The incident this commit writes to, if any.
     pub fn incident_id(&self) -> Option<IncidentId> {
         match &self.incident {
@@ -191,6 +202,10 @@ impl Commit {
         }
     }
 }
+
+/// Decides a commit again against the incident as it now stands (see
+/// [`Store::commit_deciding`]); `None` when it now writes nothing.
+pub type Redecide = Box<dyn FnMut(&Versioned<Incident>) -> Option<Commit> + Send>;
 
 /// Everything one decision writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -301,6 +316,13 @@ pub trait Store: Retention + Lead + Web + Send + Sync {
 
     /// Writes a decision atomically: inbox row, incident, entries, subscription, outbox.
     async fn commit(&self, commit: Commit) -> Result<()>;
+
+    /// Writes a decision about one incident; where that incident has moved
+    /// on since the decision was made, `redecide` makes it again against the
+    /// incident as it now stands (on SQLite inside the group writer, in the
+    /// order commits arrived) instead of failing with `Conflict`. `Ok` also
+    /// when a decision made again writes nothing: `redecide` said why.
+    async fn commit_deciding(&self, commit: Commit, redecide: Redecide) -> Result<()>;
 
     /// Leases up to `limit` outbox rows for `sinks`, each the oldest undone
     /// row of its lane. A worker never takes rows it has no adapter for.

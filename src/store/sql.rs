@@ -70,6 +70,10 @@ fn versioned<T>(
     row.map(|(json, version)| Ok(Versioned { value: decode(&json)?, version })).transpose()
 }
 
+/// One incident, as it stands, with its version.
+const INCIDENT: &str =
+    "SELECT state, version FROM incidents WHERE id = $1 AND delete_after IS NULL";
+
 /// Maps a unique-constraint violation to `Conflict`.
 fn conflict(e: sqlx::Error) -> StoreError {
     match &e {
@@ -105,6 +109,24 @@ where
             .execute(&mut *tx)
             .await?;
         Ok(())
+    }
+
+    /// Writes one commit in a transaction of its own.
+    async fn write_alone(&self, c: &Commit) -> Result<()> {
+        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        Self::write_commit(&mut tx, c, c.at.unwrap_or_else(Utc::now)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The incident as it stands, read inside an open transaction.
+    pub(super) async fn incident_in(
+        tx: &mut DB::Connection,
+        id: IncidentId,
+    ) -> Result<Option<Versioned<Incident>>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as(INCIDENT).bind(id.0).fetch_optional(&mut *tx).await?;
+        versioned(row, incident)
     }
 
     /// Writes one commit inside an open write transaction.
@@ -314,12 +336,8 @@ where
     }
 
     async fn incident(&self, id: IncidentId) -> Result<Option<Versioned<Incident>>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT state, version FROM incidents WHERE id = $1 AND delete_after IS NULL",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(String, i64)> =
+            sqlx::query_as(INCIDENT).bind(id.0).fetch_optional(&self.pool).await?;
         versioned(row, incident)
     }
 
@@ -442,19 +460,47 @@ where
     }
 
     async fn commit(&self, c: Commit) -> Result<()> {
-        let at = c.at.unwrap_or_else(Utc::now);
         let c = match &self.group {
-            Some(group) => match group.commit(c, at).await {
+            Some(group) => match group.commit(c, None).await {
                 Ok(written) => return written,
                 // The writer is gone: write this one alone.
-                Err(c) => c,
+                Err((c, _)) => c,
             },
             None => c,
         };
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
-        Self::write_commit(&mut tx, &c, at).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write_alone(&c).await
+    }
+
+    async fn commit_deciding(&self, c: Commit, mut redecide: super::Redecide) -> Result<()> {
+        let mut c = match &self.group {
+            Some(group) => match group.commit(c, Some(redecide)).await {
+                Ok(written) => return written,
+                Err((c, r)) => {
+                    redecide = r.expect("the writer gives back what it was given");
+                    c
+                }
+            },
+            None => c,
+        };
+        // Optimistic: across replicas, the version check decides.
+        for _ in 0..super::REDECISIONS {
+            match self.write_alone(&c).await {
+                Err(StoreError::Conflict) => {
+                    let Some((id, _)) = c.incident_version() else {
+                        return Err(StoreError::Conflict);
+                    };
+                    let Some(now) = super::Store::incident(self, id).await? else {
+                        return Err(StoreError::Conflict);
+                    };
+                    match redecide(&now) {
+                        Some(next) => c = next,
+                        None => return Ok(()),
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict)
     }
 
     async fn claim(

@@ -5,6 +5,7 @@ mod support;
 mod alerts;
 mod console;
 mod crash;
+mod deciding_again;
 mod discord;
 mod discord_faults;
 mod edges;

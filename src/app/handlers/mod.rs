@@ -11,12 +11,14 @@ mod write;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-use crate::command::{Args, Invitee, Invocation, Where};
-use crate::incident::{self, Change, Incident, IncidentId, Message};
-use crate::store::{Commit, Write};
-
+use super::fanout::{Fanout, Followers, needs_followers};
 use super::{App, Ctx, Failure, Step};
+use crate::clock::Clock;
+use crate::command::{Args, Invitee, Invocation, Where};
+use crate::incident::{self, Change, Incident, IncidentId, Message, UserRef, Who};
+use crate::store::{Commit, Versioned, Write};
 
 pub(super) type Fut<'a> = Pin<Box<dyn Future<Output = Result<Message, Failure>> + Send + 'a>>;
 
@@ -201,8 +203,9 @@ async fn required(
     })
 }
 
-/// Loads the incident, checks who may, decides, commits: again when a
-/// concurrent write won.
+/// Loads the incident, checks who may, decides, commits. Where another write
+/// moved the incident on first, the store decides again against it (see
+/// [`decide_change`]); only what that cannot do runs the whole attempt again.
 async fn change_incident(
     app: &App,
     ctx: &Ctx,
@@ -213,19 +216,76 @@ async fn change_incident(
     app.transact(ctx, || {
         Box::pin(async move {
             let v = required(app, ctx, inv).await?;
-            incident::authorize(&v.value, inv.spec.who, &ctx.user, change)?;
-            let d = incident::decide(&v.value, &app.rules, change.clone(), &ctx.user, app.now())?;
-            let outbox = app.outbox_items(&d.incident, d.effects).await?;
-            let commit = Commit {
-                incident: Some(Write::Update { value: d.incident, version: v.version }),
-                entries: d.entries.into_iter().map(Write::Insert).collect(),
-                outbox,
-                ..Default::default()
+            let decide = DecideChange {
+                fanout: app.fanout.clone(),
+                who: inv.spec.who,
+                user: ctx.user.clone(),
+                change: change.clone(),
+                clock: app.clock.clone(),
             };
-            Ok(Step::write_change(&v.value, commit, d.reply))
+            let d = decide.decision(&v.value)?;
+            let followers = match needs_followers(&d.effects) {
+                true => Some(app.followers(&d.incident).await?),
+                false => None,
+            };
+            let step = decide.step(&v, d, followers.as_ref())?;
+            Ok(step.or_again(Box::new(move |now| decide.again(now, followers.as_ref()))))
         })
     })
     .await
+}
+
+/// One change to an incident, decided with nothing but what it is given:
+/// so the store's writer can decide it again.
+struct DecideChange {
+    fanout: Arc<Fanout>,
+    who: Who,
+    user: UserRef,
+    change: Change,
+    clock: Arc<dyn Clock>,
+}
+
+impl DecideChange {
+    fn decision(&self, inc: &Incident) -> Result<incident::Decision, Failure> {
+        incident::authorize(inc, self.who, &self.user, &self.change)?;
+        let now = self.clock.now();
+        Ok(incident::decide(inc, &self.fanout.rules, self.change.clone(), &self.user, now)?)
+    }
+
+    fn step(
+        &self,
+        v: &Versioned<Incident>,
+        d: incident::Decision,
+        followers: Option<&Followers>,
+    ) -> Result<Step, Failure> {
+        let followers = match (needs_followers(&d.effects), followers) {
+            (true, None) => return Ok(Step::Again),
+            (_, f) => f.cloned().unwrap_or_default(),
+        };
+        let outbox = self.fanout.items(&d.incident, d.effects, &followers, self.clock.now());
+        let commit = Commit {
+            incident: Some(Write::Update { value: d.incident, version: v.version }),
+            entries: d.entries.into_iter().map(Write::Insert).collect(),
+            outbox,
+            ..Default::default()
+        };
+        Ok(Step::write_change(&v.value, commit, d.reply))
+    }
+
+    /// Decides again against the incident as it now stands. A private
+    /// incident that this person might no longer see is left to the full
+    /// attempt, which checks where the command was run.
+    fn again(
+        &self,
+        now: &Versioned<Incident>,
+        followers: Option<&Followers>,
+    ) -> Result<Step, Failure> {
+        if now.value.private && !now.value.is_responder(&self.user) {
+            return Ok(Step::Again);
+        }
+        let d = self.decision(&now.value)?;
+        self.step(now, d, followers)
+    }
 }
 
 #[cfg(test)]
