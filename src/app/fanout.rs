@@ -78,7 +78,16 @@ impl Fanout {
         let id = incident.id;
         let mut items = Vec::new();
         let mut push = |sink: Sink, d: Delivery| {
-            items.push(OutboxItem { incident: id, sink, payload: d.to_json() });
+            // Platforms that pace posts per channel get a lane per channel;
+            // the console prints everything in one order.
+            let channel = match (&d, sink) {
+                (
+                    Delivery::Post { to: Dest::Channel(c), .. },
+                    Sink::Chat(Platform::Slack | Platform::Discord),
+                ) => Some(c.clone()),
+                _ => None,
+            };
+            items.push(OutboxItem { incident: id, sink, payload: d.to_json(), channel });
         };
         for effect in effects {
             match effect {

@@ -2,6 +2,8 @@
 //! incident's channel, inviting, topics, posts (resumed from the first part
 //! not yet sent), the postmortem upload and archiving.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
@@ -9,8 +11,11 @@ use super::api::{ChatApi, ChatError};
 use super::delivery::{Delivery, Dest};
 use super::links::resolve_channels;
 use super::worker::{Failure, Outbox};
-use crate::incident::{IncidentId, Platform, channel_name, topic};
+use crate::incident::{IncidentId, Message, Platform, Span, channel_name, topic};
 use crate::store::Claimed;
+
+/// How long a post linking to the incident's channel waits for it to open.
+const LINK_PATIENCE: Duration = Duration::from_secs(3);
 
 /// How far a post split into several messages got.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +72,37 @@ impl Outbox {
         Err(ChatError::Rejected(format!("no free channel name like {name}")).into())
     }
 
+    /// A post into another channel has a lane of its own, so it may come
+    /// up before the incident's channel is open. One that links to that
+    /// channel waits for it a little (the opening is usually a moment
+    /// away, in the incident's lane), then goes out naming the incident
+    /// instead of linking it; on a later attempt it does not wait.
+    async fn link_ready(
+        &self,
+        platform: Platform,
+        row: &Claimed,
+        message: &Message,
+    ) -> Result<(), Failure> {
+        let incident = row.incident;
+        let links = message.spans.contains(&Span::IncidentChannel(incident));
+        if !links || row.attempts > 1 {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + LINK_PATIENCE;
+        let mut home = None;
+        while self.store.channel(incident, platform).await?.is_none() {
+            if home.is_none() {
+                home = self.store.incident(incident).await?.map(|v| v.value.platform);
+            }
+            // Only the incident's home platform gets a channel to link to.
+            if home != Some(platform) || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await; // poll for the channel
+        }
+        Ok(())
+    }
+
     pub(super) async fn perform(
         &self,
         api: &dyn ChatApi,
@@ -97,7 +133,10 @@ impl Outbox {
             Delivery::Post { to, message, pin } => {
                 let ch = match to {
                     Dest::IncidentChannel => self.channel(api, incident).await?,
-                    Dest::Channel(c) => c.clone(),
+                    Dest::Channel(c) => {
+                        self.link_ready(platform, row, message).await?;
+                        c.clone()
+                    }
                 };
                 let message = resolve_channels(&*self.store, message, platform).await?;
                 let parts = api.render(&message);

@@ -4,7 +4,7 @@
 //! run side by side, a few per platform: a call that hangs holds back its own
 //! lane only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +18,9 @@ use super::delivery::Delivery;
 use crate::clock::Clock;
 use crate::incident::{Platform, Rules};
 use crate::store::{Claimed, Sink, Store, StoreError};
+
+/// Put-off rows whose due time an idle worker remembers, to wake for.
+const MOST_DUE: usize = 4096;
 
 /// How hard to try.
 #[derive(Debug, Clone)]
@@ -76,8 +79,9 @@ pub struct Outbox {
     pub(super) worker: Arc<str>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
-    /// The earliest time a row this worker put off is due again.
-    soonest: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+    /// When the rows this worker put off are due again (and which rows), so
+    /// that an idle loop wakes for each of them, not only for the first.
+    due: Arc<std::sync::Mutex<BTreeSet<(tokio::time::Instant, i64)>>>,
     pub counters: Arc<Counters>,
 }
 
@@ -117,7 +121,7 @@ impl Outbox {
             worker: worker.into(),
             clock,
             wake: Arc::new(Notify::new()),
-            soonest: Arc::default(),
+            due: Arc::default(),
             counters: Arc::new(Counters::default()),
         }
     }
@@ -230,8 +234,13 @@ impl Outbox {
             let until = if trouble {
                 now + Duration::from_secs(1)
             } else {
-                let due = self.soonest.lock().expect("soonest").take();
-                due.map_or(now + Duration::from_millis(500), |d| {
+                let mut due = self.due.lock().expect("due rows");
+                // Those due by now were claimed just above, or by another replica.
+                while due.first().is_some_and(|(at, _)| *at <= now) {
+                    due.pop_first();
+                }
+                let soonest = due.first().map(|(at, _)| *at);
+                soonest.map_or(now + Duration::from_millis(500), |d| {
                     d.min(now + Duration::from_millis(500))
                 })
             };
@@ -318,9 +327,16 @@ impl Outbox {
         // A platform's Retry-After is honoured up to an hour; beyond that it is not a wait, it is a fault.
         let after = after.min(Duration::from_secs(3600));
         {
-            let due = tokio::time::Instant::now() + after;
-            let mut soonest = self.soonest.lock().expect("soonest");
-            *soonest = Some(soonest.map_or(due, |s| s.min(due)));
+            // A little after the stored time, so that the row is surely
+            // claimable when the loop wakes for it.
+            let due = tokio::time::Instant::now() + after + Duration::from_millis(2);
+            let mut dues = self.due.lock().expect("due rows");
+            dues.insert((due, row.id));
+            if dues.len() > MOST_DUE {
+                // A long outage puts off many rows: the latest are left to
+                // the half-second check.
+                dues.pop_last();
+            }
         }
         let at = self.now() + chrono::Duration::from_std(after).expect("an hour fits");
         debug!(row = row.id, ?after, why, "outbox: retry later");

@@ -174,12 +174,19 @@ pub struct OutboxItem {
     pub sink: Sink,
     /// JSON of the delivery; the outbox module owns its shape.
     pub payload: String,
+    /// A post into a channel other than the incident's own: it is ordered
+    /// only with the incident's other posts into that channel, so a hundred
+    /// subscriber channels are posted to side by side, each at its own pace.
+    pub channel: Option<String>,
 }
 
 impl OutboxItem {
     /// Rows of one lane are delivered one at a time, in order.
     pub fn lane(&self) -> String {
-        format!("{}/{}", self.incident.0, self.sink)
+        match &self.channel {
+            None => format!("{}/{}", self.incident.0, self.sink),
+            Some(c) => format!("{}/{}/{c}", self.incident.0, self.sink),
+        }
     }
 }
 

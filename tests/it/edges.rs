@@ -189,6 +189,40 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_post_that_hangs_in_one_channel_holds_back_none_of_the_update_elsewhere(db: &TestDb) {
+        let chat = Arc::new(MemoryChat::new(Platform::Slack, &["CGENERAL", ANNOUNCE, "CSTAKE", "COPS"]));
+        let e = Engine::start_patient(&db.url, chat.clone()).await;
+        e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;
+        for ch in ["CSTAKE", "COPS"] {
+            assert!(e.run("UBOB", ch, "subscribe INC-1").await.recorded());
+        }
+        e.outbox.drain().await.unwrap();
+        let inc = e.channel_of(1).await;
+        let places = [inc.as_str(), ANNOUNCE, "CSTAKE", "COPS"];
+        let reached = || places.iter().filter(|c| e.slack.posts(c).iter().any(|p| p.contains("Fix deployed"))).count();
+        chat.hang_next_posts(1);
+        e.run("UALICE", &inc, "update monitoring Fix deployed").await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(e.outbox.clone().run(stopped));
+        // Each channel is a lane of its own: whichever post hangs, the others land.
+        crate::support::eventually("the update in three channels", Duration::from_secs(5), || async {
+            reached() == 3
+        })
+        .await;
+        crate::support::eventually("only the hung post to wait", Duration::from_secs(5), || async {
+            e.store.outbox_stats().await.unwrap().pending == 1
+        })
+        .await;
+        assert_eq!(reached(), 3, "the hung post has not landed");
+        chat.release();
+        crate::support::eventually("the hung post to land", Duration::from_secs(5), || async { reached() == 4 })
+            .await;
+        stop.send(true).unwrap();
+        worker.await.unwrap();
+    }
+}
+
+on_both_backends! {
     async fn a_deleted_flagged_message_leaves_no_text_in_the_timeline_the_postmortem_or_the_audit_log(db: &TestDb) {
         let e = Engine::start(&db.url).await;
         e.run("UALICE", "CGENERAL", "declare SEV2 Checkout failing").await;

@@ -57,6 +57,7 @@ fn item(incident: i64, platform: Platform, n: u32) -> OutboxItem {
         incident: IncidentId(incident),
         sink: platform.into(),
         payload: format!("{{\"n\":{n}}}"),
+        channel: None,
     }
 }
 
