@@ -1,6 +1,9 @@
-//! `tocsin serve`, the release build, with a fresh SQLite file and the Slack double, plus the
-//! few things the harness asks of it: declare an incident, wait for the outbox to drain.
+//! `tocsin serve`, the release build, with a fresh database (a SQLite file, or a PostgreSQL
+//! database on the server `TOCSIN_TEST_POSTGRES_URL` names) and the Slack double, plus the few
+//! things the harness asks of it: declare an incident, wait for the outbox to drain.
+//! `TOCSIN_BENCH_BIN` runs another build of tocsin instead (a baseline, for before and after).
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +12,9 @@ use reqwest::Client;
 use tocsin::incident::{IncidentId, Platform};
 use tocsin::store::Store;
 
+use anyhow::Context;
+
+use crate::db::TestDb;
 use crate::process::{Probe, Server, free_port, scratch};
 use crate::signed::{self, SECRET};
 
@@ -34,21 +40,43 @@ impl Poll {
     }
 }
 
+/// The database the server writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
 pub struct Tocsin {
     /// The harness's own connection to the database the server writes.
     pub store: Arc<dyn Store>,
     pub db_url: String,
     pub base: String,
     pub server: Server,
+    /// A PostgreSQL database of its own, dropped with it.
+    _pg: Option<TestDb>,
 }
 
 impl Tocsin {
-    /// Writes a bot.toml for a free port, a new SQLite file and the double at `slack_api`
-    /// (its `/api` base URL), and starts `tocsin serve` with `RUST_LOG=warn`.
+    /// On a new SQLite file.
     pub async fn start(slack_api: &str, client: &Client) -> anyhow::Result<Self> {
+        Self::start_on(slack_api, client, Db::Sqlite).await
+    }
+
+    /// Writes a bot.toml for a free port, a new database and the double at `slack_api` (its
+    /// `/api` base URL), and starts `tocsin serve` with `RUST_LOG=warn`.
+    pub async fn start_on(slack_api: &str, client: &Client, db: Db) -> anyhow::Result<Self> {
         let dir = scratch("tocsin-")?;
         let port = free_port()?;
-        let db_url = format!("sqlite://{}", dir.path().join("tocsin.db").display());
+        let (db_url, pg) = match db {
+            Db::Sqlite => (format!("sqlite://{}", dir.path().join("tocsin.db").display()), None),
+            Db::Postgres => {
+                let pg = TestDb::postgres()
+                    .await
+                    .context("the PostgreSQL phase needs TOCSIN_TEST_POSTGRES_URL")?;
+                (pg.url.clone(), Some(pg))
+            }
+        };
         let config = dir.path().join("bot.toml");
         std::fs::write(
             &config,
@@ -58,13 +86,15 @@ impl Tocsin {
                  api_base_url = \"{slack_api}\"\nannounce_channel = \"CANNOUNCE\"\n"
             ),
         )?;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tocsin"));
+        let bin = std::env::var_os("TOCSIN_BENCH_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tocsin")), PathBuf::from);
+        let mut cmd = Command::new(bin);
         // TOCSIN_BENCH_LOG (e.g. "sqlx=debug") shows more of the server's log in its stderr.log.
         let log = std::env::var("TOCSIN_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         cmd.arg("serve").arg("--config").arg(config).env("RUST_LOG", log);
         let server = Server::spawn(cmd, port, dir, Probe::Healthz, client).await?;
         let store = tocsin::store::connect(&db_url).await?;
-        Ok(Self { store, base: server.base(), server, db_url })
+        Ok(Self { store, base: server.base(), server, db_url, _pg: pg })
     }
 
     /// `/incident <text>` from Slack; the ephemeral reply.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tocsin::incident::{EntryState, IncidentId};
 use tocsin::store::Store;
 
-use crate::bot::{Poll, Tocsin, millis};
+use crate::bot::{Db, Poll, Tocsin, millis};
 use crate::load::{self, Plan};
 use crate::report::{Report, Start};
 use crate::signed::{self, Req};
@@ -64,6 +64,35 @@ pub async fn run(plan: &Plan, client: &Client, report: &mut Report) -> anyhow::R
     report.starts.push(Start {
         server: "tocsin".into(),
         phase: "flags".into(),
+        ready_ms,
+        idle_rss_mb,
+        peak_rss_mb: bot.server.peak_mb(),
+    });
+    bot.stop().await;
+    Ok(())
+}
+
+/// Ingestion alone, with tocsin on PostgreSQL (a local server, one replica).
+pub async fn run_postgres(plan: &Plan, client: &Client, report: &mut Report) -> anyhow::Result<()> {
+    let slack = SlackApi::start(
+        &[("CGENERAL", "general"), ("CANNOUNCE", "announce")],
+        &["UALICE", "UBOB", "UCAROL"],
+    )
+    .await;
+    let bot = Tocsin::start_on(&slack.base_url(), client, Db::Postgres).await?;
+    let (idle_rss_mb, ready_ms) = (bot.server.rss_mb(), load::ms(bot.server.ready));
+    let (ingest_id, ingest_channel) = bot.declare(client, "Ingest").await?;
+    bot.drained(Duration::from_secs(30)).await?;
+    let reqs = flags(&slack, &ingest_channel, "EvIngestPg", plan.ingest);
+    let ingestion = ingest(client, &bot, ingest_id, reqs).await?;
+    eprintln!(
+        "  ingestion on PostgreSQL: {} flags, {:.0}/s acked, {:.0}/s durable",
+        ingestion.flags, ingestion.acked_per_s, ingestion.durable_per_s
+    );
+    report.ingestion_pg = Some(ingestion);
+    report.starts.push(Start {
+        server: "tocsin".into(),
+        phase: "flags on PostgreSQL".into(),
         ready_ms,
         idle_rss_mb,
         peak_rss_mb: bot.server.peak_mb(),

@@ -9,6 +9,10 @@
 #[path = "../../tests/it/support/slack_api.rs"]
 mod slack_api;
 
+#[allow(dead_code, unused_macros, unused_imports)]
+#[path = "../../tests/it/support/db.rs"]
+mod db;
+
 mod bolt;
 mod bot;
 mod commands;
@@ -41,7 +45,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `-- --only commands,flags` runs some phases (commands, bolt, flags, fanout, metrics, postmortem).
+    // `-- --only commands,flags` runs some phases (commands, bolt, flags, flags-pg, fanout,
+    // metrics, postmortem); flags-pg needs TOCSIN_TEST_POSTGRES_URL.
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
@@ -79,6 +84,12 @@ async fn run(plan: Plan, only: Option<Vec<String>>) -> anyhow::Result<()> {
         eprintln!("timeline flags");
         if let Err(e) = flags::run(&plan, &client, &mut report).await {
             report.failed("flags", &e);
+        }
+    }
+    if on("flags-pg") {
+        eprintln!("timeline flags on PostgreSQL");
+        if let Err(e) = flags::run_postgres(&plan, &client, &mut report).await {
+            report.failed("flags on PostgreSQL", &e);
         }
     }
     if on("fanout") {
