@@ -6,7 +6,10 @@
 //! "acknowledged means recorded" holds as before. Commits are written in the
 //! order they arrived; a decision about an incident that an earlier commit
 //! of the batch (or any write since) moved on is made again, here, against
-//! the incident as it now stands.
+//! the incident as it now stands. A batch of plain commits (the bulk: no
+//! new incident, subscription, alert group or room message) goes the short
+//! way of `batched.rs`, a few statements for the whole batch; anything
+//! else, or anything that way did not foresee, goes the careful way below.
 
 use std::collections::HashMap;
 
@@ -14,6 +17,7 @@ use chrono::Utc;
 use sqlx::{Pool, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
+use super::batched;
 use super::sql::SqlStore;
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
@@ -21,11 +25,11 @@ use crate::incident::{Incident, IncidentId};
 /// At most this many commits share one transaction.
 const MOST: usize = 512;
 
-struct Waiting {
-    commit: Commit,
+pub(super) struct Waiting {
+    pub(super) commit: Commit,
     /// Makes the decision again when its incident has moved on.
-    redecide: Option<Redecide>,
-    done: oneshot::Sender<Result<()>>,
+    pub(super) redecide: Option<Redecide>,
+    pub(super) done: oneshot::Sender<Result<()>>,
 }
 
 /// The way to the writer; the writer stops when the last one is dropped.
@@ -76,25 +80,41 @@ impl GroupWriter {
 /// no read.
 type Known = HashMap<IncidentId, Versioned<Incident>>;
 
-/// One transaction for the whole batch.
+/// One transaction for the whole batch: the short way when every commit is
+/// plain, else (or when the short way meets the unforeseen) the careful way.
 async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+    let begin = || pool.begin_with("BEGIN IMMEDIATE");
+    let mut tx = match begin().await {
         Ok(tx) => tx,
         Err(e) => return refuse(batch, &e.into(), false),
     };
-    let mut known = Known::new();
     // `None`: the caller gave up waiting before its turn, so it is not written.
-    let mut outcomes: Vec<Option<Result<()>>> = Vec::with_capacity(batch.len());
-    for w in &mut batch {
-        if w.done.is_closed() {
-            outcomes.push(None);
-            continue;
-        }
-        match one(&mut tx, w, &mut known).await {
-            Ok(outcome) => outcomes.push(Some(outcome)),
-            Err(e) => return refuse(batch, &e, false),
+    let mut outcomes = None;
+    if batch.iter().all(|w| batched::plain(&w.commit)) {
+        match batched::write(&mut tx, &mut batch).await {
+            Ok(o) => outcomes = Some(o),
+            Err(why) => {
+                if let batched::Fallback::Fault(e) = &why {
+                    tracing::debug!(error = %e, "a batch goes the careful way");
+                }
+                let again = match tx.rollback().await {
+                    Ok(()) => begin().await,
+                    Err(e) => Err(e),
+                };
+                tx = match again {
+                    Ok(tx) => tx,
+                    Err(e) => return refuse(batch, &e.into(), false),
+                };
+            }
         }
     }
+    let outcomes = match outcomes {
+        Some(o) => o,
+        None => match carefully(&mut tx, &mut batch).await {
+            Ok(o) => o,
+            Err(e) => return refuse(batch, &e, false),
+        },
+    };
     if let Err(e) = tx.commit().await {
         // A COMMIT that failed (an fsync error) may still be found written
         // after recovery: not a "nothing written".
@@ -105,6 +125,23 @@ async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
             let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
         }
     }
+}
+
+/// Each commit in a savepoint of its own.
+async fn carefully(
+    tx: &mut sqlx::SqliteConnection,
+    batch: &mut [Waiting],
+) -> std::result::Result<Vec<Option<Result<()>>>, StoreError> {
+    let mut known = Known::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for w in batch {
+        if w.done.is_closed() {
+            outcomes.push(None);
+            continue;
+        }
+        outcomes.push(Some(one(tx, w, &mut known).await?));
+    }
+    Ok(outcomes)
 }
 
 /// Writes one commit in a savepoint of its own, so that one that fails (a

@@ -1,6 +1,7 @@
 //! Storage in domain terms. One trait, one implementation per backend, each
 //! with its own migrations; the backend is chosen by the URL's scheme.
 
+mod batched;
 mod group;
 mod lead;
 mod postgres;

@@ -364,3 +364,65 @@ fn a_store_outlives_the_runtime_that_opened_it() {
         assert_eq!(s.incident(inc.id).await.unwrap().unwrap().value, inc);
     });
 }
+
+#[tokio::test]
+async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order() {
+    // Sent together, these reach SQLite's group writer as one batch and are
+    // written in a few statements; each commit still wins or loses as if
+    // written alone, in the order it arrived.
+    let db = crate::support::db::TestDb::sqlite();
+    let s = store::connect(&db.url).await.unwrap();
+    let inc = with_incident(&*s).await;
+    let mut commits = Vec::new();
+    for n in 0..10 {
+        let first = flagged(&format!("m{n}"), n);
+        let mut second = first.clone();
+        second.text = format!("edited {n}");
+        commits.push(Commit { entries: vec![Write::Insert(first.clone())], ..Default::default() });
+        // On the version the insert just before it made: it wins.
+        commits.push(Commit {
+            entries: vec![Write::Update { value: second, version: 1 }],
+            ..Default::default()
+        });
+        // The message is on the timeline already, and version 1 is gone.
+        commits.push(Commit { entries: vec![Write::Insert(first.clone())], ..Default::default() });
+        commits.push(Commit {
+            entries: vec![Write::Update { value: first, version: 1 }],
+            ..Default::default()
+        });
+        // A note with no message behind it, between them.
+        let note = TimelineEntry::event(inc.id, EntryKind::Note, &alice(), t(n), &format!("n{n}"));
+        commits.push(Commit {
+            event_id: Some(format!("Ev{}", n % 5)),
+            entries: vec![Write::Insert(note)],
+            outbox: vec![item(inc.id.0, Platform::Console, n as u32)],
+            ..Default::default()
+        });
+    }
+    let outcomes = futures_util::future::join_all(commits.into_iter().map(|c| s.commit(c))).await;
+    let outcomes: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(StoreError::Conflict) => "conflict",
+            Err(StoreError::Duplicate) => "duplicate",
+            Err(e) => panic!("{e}"),
+        })
+        .collect();
+    for (n, five) in outcomes.chunks(5).enumerate() {
+        let note = if n < 5 { "ok" } else { "duplicate" };
+        assert_eq!(five, ["ok", "ok", "conflict", "conflict", note], "commits of message m{n}");
+    }
+    let timeline = s.timeline(inc.id).await.unwrap();
+    let texts: Vec<&str> = timeline.iter().skip(1).map(|e| e.text.as_str()).collect();
+    let mut expected: Vec<String> = (0..10).map(|n| format!("edited {n}")).collect();
+    expected.extend((0..5).map(|n| format!("n{n}")));
+    let mut sorted = texts.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "each message once, at its last state; each note once");
+    let key =
+        MessageKey { platform: Platform::Console, channel: "c1".into(), message: "m3".into() };
+    assert_eq!(s.entry(&key).await.unwrap().unwrap().version, 2, "inserted, then updated once");
+    assert_eq!(s.outbox_stats().await.unwrap().pending, 5, "the outbox rows of the notes written");
+}

@@ -1,0 +1,421 @@
+//! The group writer's short way, for a batch of plain commits (events,
+//! timeline entries, incident updates, audit lines, outbox rows: the bulk of
+//! what changes the record). Instead of each commit's own statements in its
+//! own savepoint, the batch is written in a few statements: one read of what
+//! its checks depend on (events seen, entry and incident versions), every
+//! check made here in arrival order against that and against the commits
+//! before it (deciding a stale change again, as the careful way does), then
+//! one multi-row insert per table and one update per incident and per entry
+//! at its final state. A statement that fails anyway sends the whole batch
+//! the careful way, from a fresh transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::group::Waiting;
+use super::sql::{incident, to_json};
+use super::{Commit, Result, StoreError, Versioned, Write};
+use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
+
+/// Rows per statement, well under SQLite's 32,766 bound values.
+const ROWS: usize = 256;
+
+/// A commit the short way can write: it opens no incident and touches no
+/// subscription, alert group or room.
+pub(super) fn plain(c: &Commit) -> bool {
+    !matches!(c.incident, Some(Write::Insert(_)))
+        && c.subscriptions.is_empty()
+        && c.alert_group.is_none()
+        && c.room.is_none()
+}
+
+/// What the checks depend on, as the database holds it, moved on as each
+/// commit of the batch is decided.
+#[derive(Default)]
+struct Held {
+    events: HashSet<String>,
+    entries: HashMap<MessageKey, i64>,
+    /// `None`: gone (or never there).
+    incidents: HashMap<IncidentId, Option<Versioned<Incident>>>,
+}
+
+/// What the batch changes: each incident and keyed entry with the version
+/// it had before the batch (`None` for an entry the batch inserts).
+#[derive(Default)]
+struct Touched {
+    incidents: HashMap<IncidentId, i64>,
+    entries: HashMap<MessageKey, Option<i64>>,
+}
+
+/// The way out of the short way: the caller rolls back and writes the
+/// batch the careful way.
+pub(super) enum Fallback {
+    /// A redecided commit left what was read for the batch.
+    Unforeseen,
+    Fault(StoreError),
+}
+
+impl From<sqlx::Error> for Fallback {
+    fn from(e: sqlx::Error) -> Self {
+        Fallback::Fault(e.into())
+    }
+}
+
+impl From<StoreError> for Fallback {
+    fn from(e: StoreError) -> Self {
+        Fallback::Fault(e)
+    }
+}
+
+/// Decides and writes every live commit of `batch` (all [`plain`]) inside
+/// `tx`; each one's outcome, `None` for a caller that gave up before its
+/// turn.
+pub(super) async fn write(
+    tx: &mut SqliteConnection,
+    batch: &mut [Waiting],
+) -> std::result::Result<Vec<Option<Result<()>>>, Fallback> {
+    let mut held = read_held(tx, wanted(batch)).await?;
+    let mut touched = Touched::default();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    // Whether each commit of the batch is written.
+    let mut written = Vec::with_capacity(batch.len());
+    for w in batch.iter_mut() {
+        if w.done.is_closed() {
+            outcomes.push(None);
+            written.push(false);
+            continue;
+        }
+        let decision = decide(w, &mut held, &mut touched)?;
+        written.push(matches!(decision, Decision::Write));
+        outcomes.push(Some(match decision {
+            Decision::Write | Decision::Nothing => Ok(()),
+            Decision::Refused(e) => Err(e),
+        }));
+    }
+    let commits = batch.iter().zip(&written).filter(|(_, w)| **w).map(|(w, _)| &w.commit);
+    write_all(tx, commits.collect(), &held, &touched).await?;
+    Ok(outcomes)
+}
+
+enum Decision {
+    Write,
+    /// Decided again, it now writes nothing.
+    Nothing,
+    Refused(StoreError),
+}
+
+/// What the batch's checks read: its events, entry keys and incidents.
+struct Wanted<'a> {
+    events: Vec<&'a str>,
+    keys: Vec<&'a MessageKey>,
+    incidents: Vec<IncidentId>,
+}
+
+fn wanted(batch: &[Waiting]) -> Wanted<'_> {
+    let commits = || batch.iter().map(|w| &w.commit);
+    let events: HashSet<&str> = commits().filter_map(|c| c.event_id.as_deref()).collect();
+    let keys: HashSet<&MessageKey> =
+        commits().flat_map(|c| &c.entries).filter_map(|e| entry_of(e).0.key.as_ref()).collect();
+    let incidents: HashSet<IncidentId> =
+        commits().filter_map(|c| c.incident_version()).map(|(id, _)| id).collect();
+    Wanted {
+        events: events.into_iter().collect(),
+        keys: keys.into_iter().collect(),
+        incidents: incidents.into_iter().collect(),
+    }
+}
+
+/// Reads, for the whole batch, which of its events were seen before and
+/// the versions of the entries and incidents it writes.
+async fn read_held(
+    tx: &mut SqliteConnection,
+    wanted: Wanted<'_>,
+) -> std::result::Result<Held, Fallback> {
+    let Wanted { events, keys, incidents: ids } = wanted;
+    let mut held = Held::default();
+    for chunk in events.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id FROM inbox WHERE event_id IN (");
+        let mut list = q.separated(", ");
+        for e in chunk {
+            list.push_bind(*e);
+        }
+        q.push(")");
+        let seen: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        held.events.extend(seen.into_iter().map(|(e,)| e));
+    }
+    for chunk in keys.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new("WITH k (p, c, m) AS (");
+        q.push_values(chunk, |mut row, k| {
+            row.push_bind(k.platform.as_str())
+                .push_bind(k.channel.as_str())
+                .push_bind(k.message.as_str());
+        });
+        q.push(
+            ") SELECT t.platform, t.channel_id, t.message_id, t.version FROM k
+             JOIN timeline_entries t ON t.platform = k.p AND t.channel_id = k.c AND t.message_id = k.m",
+        );
+        let rows: Vec<(String, String, String, i64)> =
+            q.build_query_as().fetch_all(&mut *tx).await?;
+        for (platform, channel, message, version) in rows {
+            let Some(platform) = crate::incident::Platform::parse(&platform) else {
+                return Err(StoreError::Corrupt(format!("unknown platform {platform:?}")).into());
+            };
+            held.entries.insert(MessageKey { platform, channel, message }, version);
+        }
+    }
+    for chunk in ids.chunks(ROWS) {
+        held.incidents.extend(chunk.iter().map(|id| (*id, None)));
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.0);
+        }
+        q.push(")");
+        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (id, state, version) in rows {
+            held.incidents
+                .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
+        }
+    }
+    Ok(held)
+}
+
+fn entry_of(w: &Write<TimelineEntry>) -> (&TimelineEntry, Option<i64>) {
+    match w {
+        Write::Insert(e) => (e, None),
+        Write::Update { value, version } => (value, Some(*version)),
+    }
+}
+
+/// Decides one commit against what is held, in arrival order: a change to
+/// an incident that moved on is decided again first; then the same checks
+/// the careful way's statements make (an event seen before is a duplicate,
+/// a version that moved on a conflict). A commit that passes moves `held`
+/// on.
+fn decide(
+    w: &mut Waiting,
+    held: &mut Held,
+    touched: &mut Touched,
+) -> std::result::Result<Decision, Fallback> {
+    for _ in 0..super::REDECISIONS {
+        let Some((id, version)) = w.commit.incident_version() else { break };
+        let Some(redecide) = &mut w.redecide else { break };
+        let Some(now) = held.incidents.get(&id).ok_or(Fallback::Unforeseen)? else { break };
+        if now.version == version {
+            break;
+        }
+        match redecide(now) {
+            Some(next) if plain(&next) => w.commit = next,
+            Some(_) => return Err(Fallback::Unforeseen),
+            None => return Ok(Decision::Nothing),
+        }
+    }
+    let c = &w.commit;
+    if let Some(e) = &c.event_id
+        && held.events.contains(e)
+    {
+        return Ok(Decision::Refused(StoreError::Duplicate));
+    }
+    if let Some((id, version)) = c.incident_version() {
+        match held.incidents.get(&id).ok_or(Fallback::Unforeseen)? {
+            Some(now) if now.version == version => {}
+            _ => return Ok(Decision::Refused(StoreError::Conflict)),
+        }
+    }
+    // The entries' versions after this commit, checked before any is kept.
+    let mut after: HashMap<&MessageKey, i64> = HashMap::new();
+    for write in &c.entries {
+        let (e, version) = entry_of(write);
+        let Some(key) = &e.key else {
+            if version.is_some() {
+                return Ok(Decision::Refused(StoreError::Conflict));
+            }
+            continue;
+        };
+        let now = after.get(key).or_else(|| held.entries.get(key)).copied();
+        match (now, version) {
+            (None, None) => after.insert(key, 1),
+            (Some(now), Some(v)) if now == v => after.insert(key, v + 1),
+            _ => return Ok(Decision::Refused(StoreError::Conflict)),
+        };
+    }
+    if let Some(e) = &c.event_id {
+        held.events.insert(e.clone());
+    }
+    if let Some(Write::Update { value, version }) = &c.incident {
+        touched.incidents.entry(value.id).or_insert(*version);
+        held.incidents
+            .insert(value.id, Some(Versioned { value: value.clone(), version: version + 1 }));
+    }
+    for (key, version) in after {
+        touched.entries.entry(key.clone()).or_insert_with(|| held.entries.get(key).copied());
+        held.entries.insert(key.clone(), version);
+    }
+    Ok(Decision::Write)
+}
+
+/// Writes what the batch decided: the rows of every table in arrival
+/// order, each incident and entry once, at its final state.
+async fn write_all(
+    tx: &mut SqliteConnection,
+    commits: Vec<&Commit>,
+    held: &Held,
+    touched: &Touched,
+) -> std::result::Result<(), Fallback> {
+    let now = Utc::now();
+    let at = |c: &Commit| c.at.unwrap_or(now);
+    let inbox: Vec<(&str, DateTime<Utc>)> =
+        commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
+    for chunk in inbox.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO inbox (event_id, received_at) ");
+        q.push_values(chunk, |mut row, (e, at)| {
+            row.push_bind(*e).push_bind(*at);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    for (id, from) in &touched.incidents {
+        let Some(Some(inc)) = held.incidents.get(id) else {
+            return Err(Fallback::Unforeseen);
+        };
+        let done = sqlx::query(
+            "UPDATE incidents SET title = $1, severity = $2, status = $3, private = $4,
+                 version = $5, state = $6 WHERE id = $7 AND version = $8",
+        )
+        .bind(&inc.value.title)
+        .bind(&inc.value.severity)
+        .bind(inc.value.status.as_str())
+        .bind(inc.value.private)
+        .bind(inc.version)
+        .bind(to_json(&inc.value))
+        .bind(id.0)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(Fallback::Unforeseen);
+        }
+    }
+    write_entries(tx, &commits, held, touched).await?;
+    let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
+    for chunk in audit.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
+        );
+        q.push_values(chunk, |mut row, a| {
+            row.push_bind(a.at)
+                .push_bind(a.actor.as_str())
+                .push_bind(a.action.as_str())
+                .push_bind(a.incident.map(|i| i.0))
+                .push_bind(a.detail.as_str());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
+        commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
+    for chunk in outbox.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
+        );
+        q.push_values(chunk, |mut row, (item, at)| {
+            row.push_bind(item.lane())
+                .push_bind(item.incident.0)
+                .push_bind(item.sink.name())
+                .push_bind(item.payload.as_str())
+                .push_bind(*at)
+                .push_bind(*at);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// New entries in one insert, in the order they were first written, each
+/// at its final state; entries that were there, one update each.
+async fn write_entries(
+    tx: &mut SqliteConnection,
+    commits: &[&Commit],
+    held: &Held,
+    touched: &Touched,
+) -> std::result::Result<(), Fallback> {
+    let mut last: HashMap<&MessageKey, &TimelineEntry> = HashMap::new();
+    let mut order: Vec<Option<&MessageKey>> = Vec::new();
+    let mut keyless: Vec<&TimelineEntry> = Vec::new();
+    for write in commits.iter().flat_map(|c| &c.entries) {
+        let (e, _) = entry_of(write);
+        match &e.key {
+            None => {
+                keyless.push(e);
+                order.push(None);
+            }
+            Some(k) => {
+                if last.insert(k, e).is_none() {
+                    order.push(Some(k));
+                }
+            }
+        }
+    }
+    let mut keyless = keyless.into_iter();
+    let mut inserts: Vec<(&TimelineEntry, i64)> = Vec::new();
+    for key in order {
+        match key {
+            None => inserts.extend(keyless.next().map(|e| (e, 1))),
+            Some(k) => {
+                let version = *held.entries.get(k).ok_or(Fallback::Unforeseen)?;
+                match touched.entries.get(k).ok_or(Fallback::Unforeseen)? {
+                    None => inserts.push((last[k], version)),
+                    Some(from) => update_entry(tx, last[k], version, *from).await?,
+                }
+            }
+        }
+    }
+    for chunk in inserts.chunks(ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO timeline_entries
+             (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
+        );
+        q.push_values(chunk, |mut row, (e, version)| {
+            let key = e.key.as_ref();
+            row.push_bind(e.incident.0)
+                .push_bind(key.map(|k| k.platform.as_str()))
+                .push_bind(key.map(|k| k.channel.as_str()))
+                .push_bind(key.map(|k| k.message.as_str()))
+                .push_bind(e.kind.as_str())
+                .push_bind(e.at)
+                .push_bind(e.state.as_str())
+                .push_bind(*version)
+                .push_bind(to_json(*e));
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+async fn update_entry(
+    tx: &mut SqliteConnection,
+    e: &TimelineEntry,
+    version: i64,
+    from: i64,
+) -> std::result::Result<(), Fallback> {
+    let Some(k) = &e.key else { return Err(Fallback::Unforeseen) };
+    let done = sqlx::query(
+        "UPDATE timeline_entries SET state = $1, version = $2, body = $3
+         WHERE platform = $4 AND channel_id = $5 AND message_id = $6 AND version = $7",
+    )
+    .bind(e.state.as_str())
+    .bind(version)
+    .bind(to_json(e))
+    .bind(k.platform.as_str())
+    .bind(k.channel.as_str())
+    .bind(k.message.as_str())
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(Fallback::Unforeseen);
+    }
+    Ok(())
+}
