@@ -46,9 +46,11 @@ impl App {
         // A removal handled while this flag was on its way found nothing to
         // take off: look again now that the flag is recorded. It runs after
         // the answer, so the platform's 3 seconds are not spent on it, and
-        // keeps asking until the platform gives a plain answer.
+        // keeps asking until the platform gives a plain answer. With one
+        // process on the database only a removal noted here calls for it.
         if let Some(source) = source
             && reply.recorded()
+            && (!self.store.one_process() || self.removals.look_again(&key, &ctx.user.id))
         {
             let (app, key) = (self.clone(), key.clone());
             let ctx = Ctx { event_id: None, ..ctx.clone() };
@@ -143,6 +145,9 @@ impl App {
 
     /// `ctx.user` took back their flag (removed the reaction).
     pub(super) async fn unflag(&self, ctx: &Ctx, key: &MessageKey, via: FlagVia) -> Reply {
+        if via == FlagVia::Reaction {
+            self.removals.note(key, &ctx.user.id);
+        }
         let flag = Flag { user: ctx.user.clone(), via };
         let result = self
             .mirror(ctx, key, "Taken off the timeline.", false, |e| {

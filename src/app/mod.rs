@@ -13,6 +13,7 @@ mod inbound;
 mod locks;
 mod names;
 mod reminders;
+mod removals;
 mod room;
 pub mod signin;
 pub mod timings;
@@ -52,6 +53,8 @@ pub struct App {
     sources: BTreeMap<Platform, Arc<dyn MessageSource>>,
     /// Writers to one incident queue here once they have collided.
     queues: locks::Queues,
+    /// Reaction removals lately handled, for flags recorded meanwhile.
+    removals: removals::Removals,
     /// Where incidents alerts open get their channel, when alerts are on.
     alerts_platform: Option<Platform>,
     alert_counts: Arc<alerts::AlertCounts>,
@@ -161,6 +164,7 @@ impl App {
             wake: None,
             sources: BTreeMap::new(),
             queues: locks::Queues::default(),
+            removals: removals::Removals::default(),
             alerts_platform: config.alerts.as_ref().map(|a| a.platform),
             alert_counts: Arc::default(),
             timings: Arc::default(),

@@ -285,6 +285,10 @@ pub struct Backlog {
 pub trait Store: Retention + Lead + Web + Send + Sync {
     fn backend(&self) -> &'static str;
 
+    /// Every write passes through this process: no other replica shares
+    /// the database.
+    fn one_process(&self) -> bool;
+
     /// The number the next declared incident would get.
     async fn next_incident_id(&self) -> Result<IncidentId>;
     async fn incident(&self, id: IncidentId) -> Result<Option<Versioned<Incident>>>;

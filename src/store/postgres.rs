@@ -12,6 +12,7 @@ pub type PgStore = SqlStore<Postgres>;
 
 impl Backend for Postgres {
     const STORE: &'static str = "postgres";
+    const ONE_PROCESS: bool = false;
     const BEGIN: &'static str = "BEGIN";
     // SKIP LOCKED: replicas claiming at once take different rows, never the same one.
     const CLAIM: &'static str = "WITH heads AS (

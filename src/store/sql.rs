@@ -16,6 +16,9 @@ use crate::incident::{
 pub trait Backend: sqlx::Database {
     /// The store's name, for logs.
     const STORE: &'static str;
+    /// Only one process uses the database (SQLite); else several replicas
+    /// may share it (PostgreSQL).
+    const ONE_PROCESS: bool;
     /// The statement that opens a write transaction.
     const BEGIN: &'static str;
     /// Leases outbox rows; binds now, limit, worker, lease end and the
@@ -322,6 +325,10 @@ where
 {
     fn backend(&self) -> &'static str {
         DB::STORE
+    }
+
+    fn one_process(&self) -> bool {
+        DB::ONE_PROCESS
     }
 
     async fn next_incident_id(&self) -> Result<IncidentId> {

@@ -14,6 +14,7 @@ pub type SqliteStore = SqlStore<Sqlite>;
 
 impl Backend for Sqlite {
     const STORE: &'static str = "sqlite";
+    const ONE_PROCESS: bool = true;
     // Take the write lock at once: a transaction that reads, then writes,
     // would otherwise fail at its first write when another got there first.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";

@@ -287,6 +287,63 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn a_reaction_removed_while_its_flag_is_on_its_way_is_taken_off_once_the_flag_is_recorded(db: &TestDb) {
+        let bot = Bot::start(&db.url).await;
+        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
+        bot.settled().await;
+        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let ts = bot.slack.say(&ch, "UBOB", "probably nothing", None);
+        // The flag has seen the 📌 on the message, then waits on a name.
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        bot.slack.fail("users.info", [crate::support::slack_api::Failure::Held(gate.clone())]);
+        let asked = bot.slack.calls("users.info");
+        let (added, removed) = tokio::join!(
+            bot.reaction("EvW1", "reaction_added", "UCAROL", &ch, &ts),
+            async {
+                eventually("the flag waits on a name", Duration::from_secs(10), || async {
+                    bot.slack.calls("users.info") > asked
+                })
+                .await;
+                // Taken back meanwhile: the removal finds nothing to take off yet.
+                let removed = bot.reaction("EvW2", "reaction_removed", "UCAROL", &ch, &ts).await;
+                gate.notify_one();
+                removed
+            }
+        );
+        assert_eq!((added, removed), (200, 200));
+        eventually("the flag is taken off once it is recorded", Duration::from_secs(10), || async {
+            bot.entry(&ch, &ts).await.is_some_and(|e| e.state == EntryState::Retracted)
+        })
+        .await;
+        bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn a_flag_looks_at_its_message_again_only_when_a_removal_may_have_crossed_it(db: &TestDb) {
+        let bot = Bot::start(&db.url).await;
+        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
+        bot.settled().await;
+        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let ts = bot.slack.say(&ch, "UBOB", "error rate 30%", None);
+        assert_eq!(bot.reaction("EvL1", "reaction_added", "UCAROL", &ch, &ts).await, 200);
+        assert!(bot.entry(&ch, &ts).await.is_some_and(|e| e.state == EntryState::Active));
+        if db.url.starts_with("postgres") {
+            // Another replica may have handled a removal: the flag looks again.
+            eventually("the flag looks again", Duration::from_secs(10), || async {
+                bot.slack.calls("conversations.replies") == 2
+            })
+            .await;
+        } else {
+            // One process, and no removal came through it: one look is enough.
+            bot.command("UALICE", &ch, "status").await;
+            assert_eq!(bot.slack.calls("conversations.replies"), 1);
+        }
+        bot.server.stop().await.unwrap();
+    }
+}
+
 /// `url` with its host and port replaced by `addr`.
 fn through(url: &str, addr: std::net::SocketAddr) -> String {
     let mut u = url::Url::parse(url).unwrap();

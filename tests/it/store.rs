@@ -391,7 +391,7 @@ async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order(
             ..Default::default()
         });
         // A note with no message behind it, between them.
-        let note = TimelineEntry::event(inc.id, EntryKind::Note, &alice(), t(n), &format!("n{n}"));
+        let note = TimelineEntry::event(inc.id, EntryKind::Note, &alice(), t(n), format!("n{n}"));
         commits.push(Commit {
             event_id: Some(format!("Ev{}", n % 5)),
             entries: vec![Write::Insert(note)],

@@ -33,6 +33,8 @@ pub enum Failure {
     Api(&'static str),
     /// The call takes effect, then the answer is lost: this status comes back instead.
     AfterApplying(u16),
+    /// No failure: the call waits until the test lets it go, then is carried out.
+    Held(Arc<tokio::sync::Notify>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -339,31 +341,37 @@ async fn api(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(token_kind));
-    let mut ws = s.ws.lock().unwrap();
-    ws.calls.push(method.clone());
-    if !authed {
-        ws.violations.push(format!("{method}: no bot token sent"));
-        return error("not_authed");
-    }
-    if let Some(v) = s.spec.as_ref().and_then(|spec| check_spec(spec, &method, &p, authed)) {
-        ws.violations.push(v);
-        return error("invalid_arguments");
-    }
-    if let Some(f) = ws.failures.get_mut(&method).and_then(VecDeque::pop_front) {
-        return match f {
-            Failure::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
-            Failure::RateLimited(secs) => {
-                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "")
-                    .into_response()
+    // A held call waits with the workspace unlocked, then is carried out.
+    let gate = {
+        let mut ws = s.ws.lock().unwrap();
+        ws.calls.push(method.clone());
+        if !authed {
+            ws.violations.push(format!("{method}: no bot token sent"));
+            return error("not_authed");
+        }
+        if let Some(v) = s.spec.as_ref().and_then(|spec| check_spec(spec, &method, &p, authed)) {
+            ws.violations.push(v);
+            return error("invalid_arguments");
+        }
+        match ws.failures.get_mut(&method).and_then(VecDeque::pop_front) {
+            None => return apply(&s, &mut ws, &method, &p),
+            Some(Failure::Held(gate)) => gate,
+            Some(Failure::Status(code)) => {
+                return StatusCode::from_u16(code).unwrap().into_response();
             }
-            Failure::Api(code) => error(code),
-            Failure::AfterApplying(code) => {
+            Some(Failure::RateLimited(secs)) => {
+                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "")
+                    .into_response();
+            }
+            Some(Failure::Api(code)) => return error(code),
+            Some(Failure::AfterApplying(code)) => {
                 drop(apply(&s, &mut ws, &method, &p));
-                StatusCode::from_u16(code).unwrap().into_response()
+                return StatusCode::from_u16(code).unwrap().into_response();
             }
-        };
-    }
-    apply(&s, &mut ws, &method, &p)
+        }
+    };
+    gate.notified().await;
+    apply(&s, &mut s.ws.lock().unwrap(), &method, &p)
 }
 
 /// Carries out a method on the workspace and answers as Slack does.
