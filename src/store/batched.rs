@@ -12,10 +12,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use super::group::Waiting;
-use super::sql::{incident, to_json};
+use super::sql::{Backend, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
@@ -72,10 +72,23 @@ impl From<StoreError> for Fallback {
 /// Decides and writes every live commit of `batch` (all [`plain`]) inside
 /// `tx`; each one's outcome, `None` for a caller that gave up before its
 /// turn.
-pub(super) async fn write(
-    tx: &mut SqliteConnection,
+pub(super) async fn write<DB>(
+    tx: &mut DB::Connection,
     batch: &mut [Waiting],
-) -> std::result::Result<Vec<Option<Result<()>>>, Fallback> {
+) -> std::result::Result<Vec<Option<Result<()>>>, Fallback>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let mut held = read_held(tx, wanted(batch)).await?;
     let mut touched = Touched::default();
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -129,14 +142,27 @@ fn wanted(batch: &[Waiting]) -> Wanted<'_> {
 
 /// Reads, for the whole batch, which of its events were seen before and
 /// the versions of the entries and incidents it writes.
-async fn read_held(
-    tx: &mut SqliteConnection,
+async fn read_held<DB>(
+    tx: &mut DB::Connection,
     wanted: Wanted<'_>,
-) -> std::result::Result<Held, Fallback> {
+) -> std::result::Result<Held, Fallback>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let Wanted { events, keys, incidents: ids } = wanted;
     let mut held = Held::default();
     for chunk in events.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT event_id FROM inbox WHERE event_id IN (");
+        let mut q = QueryBuilder::<DB>::new("SELECT event_id FROM inbox WHERE event_id IN (");
         let mut list = q.separated(", ");
         for e in chunk {
             list.push_bind(*e);
@@ -146,7 +172,7 @@ async fn read_held(
         held.events.extend(seen.into_iter().map(|(e,)| e));
     }
     for chunk in keys.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new("WITH k (p, c, m) AS (");
+        let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
         q.push_values(chunk, |mut row, k| {
             row.push_bind(k.platform.as_str())
                 .push_bind(k.channel.as_str())
@@ -167,7 +193,7 @@ async fn read_held(
     }
     for chunk in ids.chunks(ROWS) {
         held.incidents.extend(chunk.iter().map(|id| (*id, None)));
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<DB>::new(
             "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
         );
         let mut list = q.separated(", ");
@@ -260,24 +286,41 @@ fn decide(
 
 /// Writes what the batch decided: the rows of every table in arrival
 /// order, each incident and entry once, at its final state.
-async fn write_all(
-    tx: &mut SqliteConnection,
+async fn write_all<DB>(
+    tx: &mut DB::Connection,
     commits: Vec<&Commit>,
     held: &Held,
     touched: &Touched,
-) -> std::result::Result<(), Fallback> {
+) -> std::result::Result<(), Fallback>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let now = Utc::now();
     let at = |c: &Commit| c.at.unwrap_or(now);
     let inbox: Vec<(&str, DateTime<Utc>)> =
         commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
     for chunk in inbox.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO inbox (event_id, received_at) ");
+        let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
         q.push_values(chunk, |mut row, (e, at)| {
             row.push_bind(*e).push_bind(*at);
         });
         q.build().execute(&mut *tx).await?;
     }
-    for (id, from) in &touched.incidents {
+    // Incidents in one order, so that two replicas' batches wait on each
+    // other rather than deadlock.
+    let mut incidents: Vec<(&IncidentId, &i64)> = touched.incidents.iter().collect();
+    incidents.sort();
+    for (id, from) in incidents {
         let Some(Some(inc)) = held.incidents.get(id) else {
             return Err(Fallback::Unforeseen);
         };
@@ -295,14 +338,14 @@ async fn write_all(
         .bind(from)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
+        if DB::affected(&done) != 1 {
             return Err(Fallback::Unforeseen);
         }
     }
     write_entries(tx, &commits, held, touched).await?;
     let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
     for chunk in audit.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<DB>::new(
             "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
         );
         q.push_values(chunk, |mut row, a| {
@@ -317,7 +360,7 @@ async fn write_all(
     let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
         commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
     for chunk in outbox.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<DB>::new(
             "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
         );
         q.push_values(chunk, |mut row, (item, at)| {
@@ -335,12 +378,25 @@ async fn write_all(
 
 /// New entries in one insert, in the order they were first written, each
 /// at its final state; entries that were there, one update each.
-async fn write_entries(
-    tx: &mut SqliteConnection,
+async fn write_entries<DB>(
+    tx: &mut DB::Connection,
     commits: &[&Commit],
     held: &Held,
     touched: &Touched,
-) -> std::result::Result<(), Fallback> {
+) -> std::result::Result<(), Fallback>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let mut last: HashMap<&MessageKey, &TimelineEntry> = HashMap::new();
     let mut order: Vec<Option<&MessageKey>> = Vec::new();
     let mut keyless: Vec<&TimelineEntry> = Vec::new();
@@ -373,7 +429,7 @@ async fn write_entries(
         }
     }
     for chunk in inserts.chunks(ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<DB>::new(
             "INSERT INTO timeline_entries
              (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
         );
@@ -394,12 +450,25 @@ async fn write_entries(
     Ok(())
 }
 
-async fn update_entry(
-    tx: &mut SqliteConnection,
+async fn update_entry<DB>(
+    tx: &mut DB::Connection,
     e: &TimelineEntry,
     version: i64,
     from: i64,
-) -> std::result::Result<(), Fallback> {
+) -> std::result::Result<(), Fallback>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let Some(k) = &e.key else { return Err(Fallback::Unforeseen) };
     let done = sqlx::query(
         "UPDATE timeline_entries SET state = $1, version = $2, body = $3
@@ -414,7 +483,7 @@ async fn update_entry(
     .bind(from)
     .execute(&mut *tx)
     .await?;
-    if done.rows_affected() != 1 {
+    if DB::affected(&done) != 1 {
         return Err(Fallback::Unforeseen);
     }
     Ok(())

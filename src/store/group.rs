@@ -1,5 +1,6 @@
-//! Group commit on SQLite. One writer takes every commit waiting at that
-//! moment and writes them in one transaction — one fsync for all of them —
+//! Group commit. One writer per process takes every commit waiting at that
+//! moment and writes them in one transaction — one flush to disk for all
+//! of them —
 //! each inside a savepoint, so a commit that fails (a concurrent write won,
 //! a platform event seen before) is undone alone and the rest go ahead.
 //! Each caller hears back only once the transaction is durable, so
@@ -10,15 +11,19 @@
 //! new incident, subscription, alert group or room message) goes the short
 //! way of `batched.rs`, a few statements for the whole batch; anything
 //! else, or anything that way did not foresee, goes the careful way below.
+//! On PostgreSQL each replica has its own writer: the version checks decide
+//! between replicas, and a conflict with another replica's write is decided
+//! again here like one within the batch.
 
 use std::collections::HashMap;
 
+use chrono::DateTime;
 use chrono::Utc;
-use sqlx::{Pool, Sqlite};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batched;
-use super::sql::SqlStore;
+use super::sql::{Backend, SqlStore};
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
 
@@ -38,7 +43,20 @@ pub(super) struct GroupWriter {
 }
 
 impl GroupWriter {
-    pub(super) fn spawn(pool: Pool<Sqlite>) -> Self {
+    pub(super) fn spawn<DB>(pool: Pool<DB>) -> Self
+    where
+        DB: Backend,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        DB::Arguments: IntoArguments<DB>,
+        usize: ColumnIndex<DB::Row>,
+        for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+        for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+        for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<&'q str>: Encode<'q, DB>,
+        for<'q> Option<i64>: Encode<'q, DB>,
+        for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    {
         let (to_writer, mut waiting) = mpsc::channel::<Waiting>(4 * MOST);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MOST);
@@ -82,8 +100,21 @@ type Known = HashMap<IncidentId, Versioned<Incident>>;
 
 /// One transaction for the whole batch: the short way when every commit is
 /// plain, else (or when the short way meets the unforeseen) the careful way.
-async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
-    let begin = || pool.begin_with("BEGIN IMMEDIATE");
+async fn write<DB>(pool: &Pool<DB>, mut batch: Vec<Waiting>)
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    let begin = || pool.begin_with(DB::BEGIN);
     let mut tx = match begin().await {
         Ok(tx) => tx,
         Err(e) => return refuse(batch, &e.into(), false),
@@ -91,7 +122,7 @@ async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
     // `None`: the caller gave up waiting before its turn, so it is not written.
     let mut outcomes = None;
     if batch.iter().all(|w| batched::plain(&w.commit)) {
-        match batched::write(&mut tx, &mut batch).await {
+        match batched::write::<DB>(&mut tx, &mut batch).await {
             Ok(o) => outcomes = Some(o),
             Err(why) => {
                 if let batched::Fallback::Fault(e) = &why {
@@ -110,7 +141,7 @@ async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
     }
     let outcomes = match outcomes {
         Some(o) => o,
-        None => match carefully(&mut tx, &mut batch).await {
+        None => match carefully::<DB>(&mut tx, &mut batch).await {
             Ok(o) => o,
             Err(e) => return refuse(batch, &e, false),
         },
@@ -128,10 +159,23 @@ async fn write(pool: &Pool<Sqlite>, mut batch: Vec<Waiting>) {
 }
 
 /// Each commit in a savepoint of its own.
-async fn carefully(
-    tx: &mut sqlx::SqliteConnection,
+async fn carefully<DB>(
+    tx: &mut DB::Connection,
     batch: &mut [Waiting],
-) -> std::result::Result<Vec<Option<Result<()>>>, StoreError> {
+) -> std::result::Result<Vec<Option<Result<()>>>, StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     let mut known = Known::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     for w in batch {
@@ -148,11 +192,24 @@ async fn carefully(
 /// version check, an event seen before) is undone alone. A decision made on
 /// an incident that has moved on is made again first, in arrival order.
 /// The outer `Err` is a fault that sinks the whole transaction.
-async fn one(
-    tx: &mut sqlx::SqliteConnection,
+async fn one<DB>(
+    tx: &mut DB::Connection,
     w: &mut Waiting,
     known: &mut Known,
-) -> std::result::Result<Result<()>, StoreError> {
+) -> std::result::Result<Result<()>, StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
     for _ in 0..super::REDECISIONS {
         if let (Some((id, version)), Some(redecide)) =
             (w.commit.incident_version(), &mut w.redecide)
@@ -166,7 +223,7 @@ async fn one(
         }
         sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
         let at = w.commit.at.unwrap_or_else(Utc::now);
-        let written = SqlStore::<Sqlite>::write_commit(tx, &w.commit, at).await;
+        let written = SqlStore::<DB>::write_commit(tx, &w.commit, at).await;
         if let Err(why) = &written
             && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
         {
@@ -190,7 +247,7 @@ async fn one(
                 let Some((id, version)) = w.commit.incident_version() else {
                     return Ok(Err(StoreError::Conflict));
                 };
-                match SqlStore::<Sqlite>::incident_in(tx, id).await? {
+                match SqlStore::<DB>::incident_in(tx, id).await? {
                     Some(now) if now.version != version => known.insert(id, now),
                     // Gone, or the conflict was not the incident's version.
                     _ => return Ok(Err(StoreError::Conflict)),

@@ -48,7 +48,8 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool, group: None })
+        let group = super::group::GroupWriter::spawn(pool.clone());
+        Ok(Self { pool, group })
     }
 }
 

@@ -36,9 +36,10 @@ pub trait Backend: sqlx::Database {
 /// The store on one database: `SqlStore<Sqlite>` or `SqlStore<Postgres>`.
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
-    /// SQLite's group writer: commits share transactions and fsyncs.
-    /// `None` on PostgreSQL, where replicas commit side by side.
-    pub(super) group: Option<super::group::GroupWriter>,
+    /// The group writer: this process's commits share transactions and
+    /// flushes to disk. Replicas on PostgreSQL each have their own, side by
+    /// side; the version checks decide between them.
+    pub(super) group: super::group::GroupWriter,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -467,29 +468,23 @@ where
     }
 
     async fn commit(&self, c: Commit) -> Result<()> {
-        let c = match &self.group {
-            Some(group) => match group.commit(c, None).await {
-                Ok(written) => return written,
-                // The writer is gone: write this one alone.
-                Err((c, _)) => c,
-            },
-            None => c,
+        let c = match self.group.commit(c, None).await {
+            Ok(written) => return written,
+            // The writer is gone: write this one alone.
+            Err((c, _)) => c,
         };
         self.write_alone(&c).await
     }
 
     async fn commit_deciding(&self, c: Commit, mut redecide: super::Redecide) -> Result<()> {
-        let mut c = match &self.group {
-            Some(group) => match group.commit(c, Some(redecide)).await {
-                Ok(written) => return written,
-                Err((c, r)) => {
-                    redecide = r.expect("the writer gives back what it was given");
-                    c
-                }
-            },
-            None => c,
+        let mut c = match self.group.commit(c, Some(redecide)).await {
+            Ok(written) => return written,
+            Err((c, r)) => {
+                redecide = r.expect("the writer gives back what it was given");
+                c
+            }
         };
-        // Optimistic: across replicas, the version check decides.
+        // The writer is gone: optimistic, one commit at a time.
         for _ in 0..super::REDECISIONS {
             match self.write_alone(&c).await {
                 Err(StoreError::Conflict) => {

@@ -118,3 +118,32 @@ on_both_backends! {
         assert_eq!(posted, 50, "and each was posted to the channel once");
     }
 }
+
+#[tokio::test]
+async fn two_replicas_changing_one_incident_at_once_write_every_change_on_top_of_the_others() {
+    let Some(db) = crate::support::db::TestDb::postgres().await else {
+        eprintln!("TOCSIN_TEST_POSTGRES_URL is not set; two replicas need PostgreSQL");
+        return;
+    };
+    // Two stores: two group writers, as two replicas have.
+    let (a, b) = (store::connect(&db.url).await.unwrap(), store::connect(&db.url).await.unwrap());
+    let v = declared(&*a).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let words: Vec<&'static str> = (0..40).map(|n| &*format!("w{n}").leak()).collect();
+    let written = futures_util::future::join_all(words.iter().enumerate().map(|(n, w)| {
+        let s = if n % 2 == 0 { &a } else { &b };
+        s.commit_deciding(rename(&v, w), again(w, calls.clone()))
+    }))
+    .await;
+    for w in written {
+        w.unwrap();
+    }
+    let now = a.incident(v.value.id).await.unwrap().unwrap();
+    assert_eq!(now.version, v.version + 40, "every change was written once");
+    let parts: Vec<&str> = now.value.title.split(' ').collect();
+    for w in &words {
+        let times = parts.iter().filter(|p| *p == w).count();
+        assert_eq!(times, 1, "each change once, on top of the others: {}", now.value.title);
+    }
+    assert_eq!(notes(&a.timeline(v.value.id).await.unwrap()), 40);
+}

@@ -365,12 +365,11 @@ fn a_store_outlives_the_runtime_that_opened_it() {
     });
 }
 
-#[tokio::test]
-async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order() {
-    // Sent together, these reach SQLite's group writer as one batch and are
+on_both_backends! {
+    async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order(db: &TestDb) {
+    // Sent together, these reach the group writer as one batch and are
     // written in a few statements; each commit still wins or loses as if
     // written alone, in the order it arrived.
-    let db = crate::support::db::TestDb::sqlite();
     let s = store::connect(&db.url).await.unwrap();
     let inc = with_incident(&*s).await;
     let mut commits = Vec::new();
@@ -425,4 +424,5 @@ async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order(
         MessageKey { platform: Platform::Console, channel: "c1".into(), message: "m3".into() };
     assert_eq!(s.entry(&key).await.unwrap().unwrap().version, 2, "inserted, then updated once");
     assert_eq!(s.outbox_stats().await.unwrap().pending, 5, "the outbox rows of the notes written");
+}
 }
