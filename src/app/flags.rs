@@ -160,6 +160,8 @@ impl App {
     /// Every timeline reaction was cleared from a message at once: each
     /// reaction flag is taken back, as if each person had removed theirs.
     pub(super) async fn reactions_cleared(&self, ctx: &Ctx, key: &MessageKey) -> Reply {
+        // Before the read: a flag recorded after it was not taken off here.
+        self.removals.note_cleared(key);
         let entry = match self.store.entry(key).await {
             Ok(e) => e,
             Err(e) => return Reply::from_failure(e.into(), "reactions cleared"),

@@ -26,7 +26,8 @@ pub(super) struct Removals {
 
 #[derive(Default)]
 struct Inner {
-    at: HashMap<(MessageKey, String), Instant>,
+    /// By message and person; `None` for every reaction cleared at once.
+    at: HashMap<(MessageKey, Option<String>), Instant>,
     /// Until when every flag looks again: some removals were not remembered.
     flooded_until: Option<Instant>,
 }
@@ -36,6 +37,16 @@ impl Removals {
     /// removal reads the timeline, so that a flag committed after that read
     /// finds the note.
     pub(super) fn note(&self, key: &MessageKey, user: &str) {
+        self.remember(key, Some(user));
+    }
+
+    /// Every reaction was cleared from `key` at once: whoever flagged it,
+    /// a flag on its way looks again.
+    pub(super) fn note_cleared(&self, key: &MessageKey) {
+        self.remember(key, None);
+    }
+
+    fn remember(&self, key: &MessageKey, user: Option<&str>) {
         let now = Instant::now();
         let mut inner = self.inner.lock().expect("removals");
         if inner.at.len() >= MOST {
@@ -45,7 +56,7 @@ impl Removals {
             inner.flooded_until = Some(now + KEEP);
             return;
         }
-        inner.at.insert((key.clone(), user.to_string()), now);
+        inner.at.insert((key.clone(), user.map(str::to_string)), now);
     }
 
     /// Whether a flag `user` just recorded on `key` must look at the message
@@ -57,10 +68,10 @@ impl Removals {
         if inner.flooded_until.is_some_and(|until| now < until) {
             return true;
         }
-        inner
-            .at
-            .get(&(key.clone(), user.to_string()))
-            .is_some_and(|at| now.duration_since(*at) < KEEP)
+        let lately = |who: Option<String>| {
+            inner.at.get(&(key.clone(), who)).is_some_and(|at| now.duration_since(*at) < KEEP)
+        };
+        lately(Some(user.to_string())) || lately(None)
     }
 }
 
@@ -80,6 +91,15 @@ mod tests {
         r.note(&key("1.0"), "U1");
         assert!(r.look_again(&key("1.0"), "U1"));
         assert!(!r.look_again(&key("1.0"), "U2"), "another person's removal");
+        assert!(!r.look_again(&key("2.0"), "U1"), "another message");
+    }
+
+    #[test]
+    fn reactions_cleared_from_a_message_make_every_flag_on_it_look_again() {
+        let r = Removals::default();
+        r.note_cleared(&key("1.0"));
+        assert!(r.look_again(&key("1.0"), "U1"));
+        assert!(r.look_again(&key("1.0"), "U2"));
         assert!(!r.look_again(&key("2.0"), "U1"), "another message");
     }
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use super::group::Waiting;
-use super::sql::{Backend, incident, to_json};
+use super::sql::{Backend, SqlStore, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
@@ -36,9 +36,20 @@ pub(super) fn plain(c: &Commit) -> bool {
 #[derive(Default)]
 struct Held {
     events: HashSet<String>,
+    /// Every entry key read, found or not.
+    asked: HashSet<MessageKey>,
     entries: HashMap<MessageKey, i64>,
     /// `None`: gone (or never there).
     incidents: HashMap<IncidentId, Option<Versioned<Incident>>>,
+}
+
+impl Held {
+    /// Everything `c`'s checks depend on was read for the batch.
+    fn foresees(&self, c: &Commit) -> bool {
+        let incident = c.incident_version().is_none_or(|(id, _)| self.incidents.contains_key(&id));
+        let mut keys = c.entries.iter().filter_map(|w| entry_of(w).0.key.as_ref());
+        incident && keys.all(|k| self.asked.contains(k))
+    }
 }
 
 /// What the batch changes: each incident and keyed entry with the version
@@ -69,49 +80,6 @@ impl From<StoreError> for Fallback {
     }
 }
 
-/// Decides and writes every live commit of `batch` (all [`plain`]) inside
-/// `tx`; each one's outcome, `None` for a caller that gave up before its
-/// turn.
-pub(super) async fn write<DB>(
-    tx: &mut DB::Connection,
-    batch: &mut [Waiting],
-) -> std::result::Result<Vec<Option<Result<()>>>, Fallback>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let mut held = read_held(tx, wanted(batch)).await?;
-    let mut touched = Touched::default();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    // Whether each commit of the batch is written.
-    let mut written = Vec::with_capacity(batch.len());
-    for w in batch.iter_mut() {
-        if w.done.is_closed() {
-            outcomes.push(None);
-            written.push(false);
-            continue;
-        }
-        let decision = decide(w, &mut held, &mut touched)?;
-        written.push(matches!(decision, Decision::Write));
-        outcomes.push(Some(match decision {
-            Decision::Write | Decision::Nothing => Ok(()),
-            Decision::Refused(e) => Err(e),
-        }));
-    }
-    let commits = batch.iter().zip(&written).filter(|(_, w)| **w).map(|(w, _)| &w.commit);
-    write_all(tx, commits.collect(), &held, &touched).await?;
-    Ok(outcomes)
-}
-
 enum Decision {
     Write,
     /// Decided again, it now writes nothing.
@@ -140,76 +108,6 @@ fn wanted(batch: &[Waiting]) -> Wanted<'_> {
     }
 }
 
-/// Reads, for the whole batch, which of its events were seen before and
-/// the versions of the entries and incidents it writes.
-async fn read_held<DB>(
-    tx: &mut DB::Connection,
-    wanted: Wanted<'_>,
-) -> std::result::Result<Held, Fallback>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let Wanted { events, keys, incidents: ids } = wanted;
-    let mut held = Held::default();
-    for chunk in events.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new("SELECT event_id FROM inbox WHERE event_id IN (");
-        let mut list = q.separated(", ");
-        for e in chunk {
-            list.push_bind(*e);
-        }
-        q.push(")");
-        let seen: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        held.events.extend(seen.into_iter().map(|(e,)| e));
-    }
-    for chunk in keys.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
-        q.push_values(chunk, |mut row, k| {
-            row.push_bind(k.platform.as_str())
-                .push_bind(k.channel.as_str())
-                .push_bind(k.message.as_str());
-        });
-        q.push(
-            ") SELECT t.platform, t.channel_id, t.message_id, t.version FROM k
-             JOIN timeline_entries t ON t.platform = k.p AND t.channel_id = k.c AND t.message_id = k.m",
-        );
-        let rows: Vec<(String, String, String, i64)> =
-            q.build_query_as().fetch_all(&mut *tx).await?;
-        for (platform, channel, message, version) in rows {
-            let Some(platform) = crate::incident::Platform::parse(&platform) else {
-                return Err(StoreError::Corrupt(format!("unknown platform {platform:?}")).into());
-            };
-            held.entries.insert(MessageKey { platform, channel, message }, version);
-        }
-    }
-    for chunk in ids.chunks(ROWS) {
-        held.incidents.extend(chunk.iter().map(|id| (*id, None)));
-        let mut q = QueryBuilder::<DB>::new(
-            "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
-        );
-        let mut list = q.separated(", ");
-        for id in chunk {
-            list.push_bind(id.0);
-        }
-        q.push(")");
-        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        for (id, state, version) in rows {
-            held.incidents
-                .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
-        }
-    }
-    Ok(held)
-}
-
 fn entry_of(w: &Write<TimelineEntry>) -> (&TimelineEntry, Option<i64>) {
     match w {
         Write::Insert(e) => (e, None),
@@ -222,25 +120,48 @@ fn entry_of(w: &Write<TimelineEntry>) -> (&TimelineEntry, Option<i64>) {
 /// the careful way's statements make (an event seen before is a duplicate,
 /// a version that moved on a conflict). A commit that passes moves `held`
 /// on.
+///
+/// The commit decided again is kept here, not in `w`: should the batch go
+/// the careful way after all, that way starts from what the caller sent
+/// and decides again itself (`w.redecided` says it must).
 fn decide(
     w: &mut Waiting,
     held: &mut Held,
     touched: &mut Touched,
-) -> std::result::Result<Decision, Fallback> {
+) -> std::result::Result<(Decision, Option<Commit>), Fallback> {
+    // An event seen before is refused before anything is decided again.
+    if let Some(e) = &w.commit.event_id
+        && held.events.contains(e)
+    {
+        return Ok((Decision::Refused(StoreError::Duplicate), None));
+    }
+    let mut again: Option<Commit> = None;
     for _ in 0..super::REDECISIONS {
-        let Some((id, version)) = w.commit.incident_version() else { break };
+        let c = again.as_ref().unwrap_or(&w.commit);
+        let Some((id, version)) = c.incident_version() else { break };
         let Some(redecide) = &mut w.redecide else { break };
         let Some(now) = held.incidents.get(&id).ok_or(Fallback::Unforeseen)? else { break };
         if now.version == version {
             break;
         }
+        w.redecided = true;
         match redecide(now) {
-            Some(next) if plain(&next) => w.commit = next,
+            Some(next) if plain(&next) && held.foresees(&next) => again = Some(next),
             Some(_) => return Err(Fallback::Unforeseen),
-            None => return Ok(Decision::Nothing),
+            None => return Ok((Decision::Nothing, None)),
         }
     }
-    let c = &w.commit;
+    let decision = check(again.as_ref().unwrap_or(&w.commit), held, touched)?;
+    Ok((decision, again))
+}
+
+/// The checks the careful way's statements make, and what a commit that
+/// passes them moves on.
+fn check(
+    c: &Commit,
+    held: &mut Held,
+    touched: &mut Touched,
+) -> std::result::Result<Decision, Fallback> {
     if let Some(e) = &c.event_id
         && held.events.contains(e)
     {
@@ -284,14 +205,8 @@ fn decide(
     Ok(Decision::Write)
 }
 
-/// Writes what the batch decided: the rows of every table in arrival
-/// order, each incident and entry once, at its final state.
-async fn write_all<DB>(
-    tx: &mut DB::Connection,
-    commits: Vec<&Commit>,
-    held: &Held,
-    touched: &Touched,
-) -> std::result::Result<(), Fallback>
+/// The short way's statements, on either database.
+impl<DB> SqlStore<DB>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -305,186 +220,261 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
-    let now = Utc::now();
-    let at = |c: &Commit| c.at.unwrap_or(now);
-    let inbox: Vec<(&str, DateTime<Utc>)> =
-        commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
-    for chunk in inbox.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
-        q.push_values(chunk, |mut row, (e, at)| {
-            row.push_bind(*e).push_bind(*at);
-        });
-        q.build().execute(&mut *tx).await?;
+    /// Decides and writes every live commit of `batch` (all [`plain`]) inside
+    /// `tx`; each one's outcome, `None` for a caller that gave up before its
+    /// turn.
+    pub(super) async fn write_plain(
+        tx: &mut DB::Connection,
+        batch: &mut [Waiting],
+    ) -> std::result::Result<Vec<Option<Result<()>>>, Fallback> {
+        let mut held = Self::read_held(tx, wanted(batch)).await?;
+        let mut touched = Touched::default();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        // Each commit of the batch that is written, and its decision made
+        // again if it was.
+        let mut written: Vec<(usize, Option<Commit>)> = Vec::with_capacity(batch.len());
+        for (n, w) in batch.iter_mut().enumerate() {
+            if w.done.is_closed() {
+                outcomes.push(None);
+                continue;
+            }
+            let (decision, again) = decide(w, &mut held, &mut touched)?;
+            if matches!(decision, Decision::Write) {
+                written.push((n, again));
+            }
+            outcomes.push(Some(match decision {
+                Decision::Write | Decision::Nothing => Ok(()),
+                Decision::Refused(e) => Err(e),
+            }));
+        }
+        let commits = written.iter().map(|(n, again)| again.as_ref().unwrap_or(&batch[*n].commit));
+        Self::write_decided(tx, commits.collect(), &held, &touched).await?;
+        Ok(outcomes)
     }
-    // Incidents in one order, so that two replicas' batches wait on each
-    // other rather than deadlock.
-    let mut incidents: Vec<(&IncidentId, &i64)> = touched.incidents.iter().collect();
-    incidents.sort();
-    for (id, from) in incidents {
-        let Some(Some(inc)) = held.incidents.get(id) else {
-            return Err(Fallback::Unforeseen);
-        };
-        let done = sqlx::query(
-            "UPDATE incidents SET title = $1, severity = $2, status = $3, private = $4,
+
+    /// Reads, for the whole batch, which of its events were seen before and
+    /// the versions of the entries and incidents it writes.
+    async fn read_held(
+        tx: &mut DB::Connection,
+        wanted: Wanted<'_>,
+    ) -> std::result::Result<Held, Fallback> {
+        let Wanted { events, keys, incidents: ids } = wanted;
+        let mut held = Held::default();
+        for chunk in events.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new("SELECT event_id FROM inbox WHERE event_id IN (");
+            let mut list = q.separated(", ");
+            for e in chunk {
+                list.push_bind(*e);
+            }
+            q.push(")");
+            let seen: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            held.events.extend(seen.into_iter().map(|(e,)| e));
+        }
+        held.asked.extend(keys.iter().map(|k| (*k).clone()));
+        for chunk in keys.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
+            q.push_values(chunk, |mut row, k| {
+                row.push_bind(k.platform.as_str())
+                    .push_bind(k.channel.as_str())
+                    .push_bind(k.message.as_str());
+            });
+            q.push(
+            ") SELECT t.platform, t.channel_id, t.message_id, t.version FROM k
+             JOIN timeline_entries t ON t.platform = k.p AND t.channel_id = k.c AND t.message_id = k.m",
+        );
+            let rows: Vec<(String, String, String, i64)> =
+                q.build_query_as().fetch_all(&mut *tx).await?;
+            for (platform, channel, message, version) in rows {
+                let Some(platform) = crate::incident::Platform::parse(&platform) else {
+                    return Err(
+                        StoreError::Corrupt(format!("unknown platform {platform:?}")).into()
+                    );
+                };
+                held.entries.insert(MessageKey { platform, channel, message }, version);
+            }
+        }
+        for chunk in ids.chunks(ROWS) {
+            held.incidents.extend(chunk.iter().map(|id| (*id, None)));
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.0);
+            }
+            q.push(")");
+            let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, state, version) in rows {
+                held.incidents
+                    .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
+            }
+        }
+        Ok(held)
+    }
+
+    /// Writes what the batch decided: the rows of every table in arrival
+    /// order, each incident and entry once, at its final state.
+    async fn write_decided(
+        tx: &mut DB::Connection,
+        commits: Vec<&Commit>,
+        held: &Held,
+        touched: &Touched,
+    ) -> std::result::Result<(), Fallback> {
+        let now = Utc::now();
+        let at = |c: &Commit| c.at.unwrap_or(now);
+        let inbox: Vec<(&str, DateTime<Utc>)> =
+            commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
+        for chunk in inbox.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
+            q.push_values(chunk, |mut row, (e, at)| {
+                row.push_bind(*e).push_bind(*at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        // Incidents in one order, so that two replicas' batches wait on each
+        // other rather than deadlock.
+        let mut incidents: Vec<(&IncidentId, &i64)> = touched.incidents.iter().collect();
+        incidents.sort();
+        for (id, from) in incidents {
+            let Some(Some(inc)) = held.incidents.get(id) else {
+                return Err(Fallback::Unforeseen);
+            };
+            let done = sqlx::query(
+                "UPDATE incidents SET title = $1, severity = $2, status = $3, private = $4,
                  version = $5, state = $6 WHERE id = $7 AND version = $8",
+            )
+            .bind(&inc.value.title)
+            .bind(&inc.value.severity)
+            .bind(inc.value.status.as_str())
+            .bind(inc.value.private)
+            .bind(inc.version)
+            .bind(to_json(&inc.value))
+            .bind(id.0)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+            if DB::affected(&done) != 1 {
+                return Err(Fallback::Unforeseen);
+            }
+        }
+        Self::write_entries(tx, &commits, held, touched).await?;
+        let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
+        for chunk in audit.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
+            );
+            q.push_values(chunk, |mut row, a| {
+                row.push_bind(a.at)
+                    .push_bind(a.actor.as_str())
+                    .push_bind(a.action.as_str())
+                    .push_bind(a.incident.map(|i| i.0))
+                    .push_bind(a.detail.as_str());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
+            commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
+        for chunk in outbox.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut row, (item, at)| {
+                row.push_bind(item.lane())
+                    .push_bind(item.incident.0)
+                    .push_bind(item.sink.name())
+                    .push_bind(item.payload.as_str())
+                    .push_bind(*at)
+                    .push_bind(*at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    /// New entries in one insert, in the order they were first written, each
+    /// at its final state; entries that were there, one update each.
+    async fn write_entries(
+        tx: &mut DB::Connection,
+        commits: &[&Commit],
+        held: &Held,
+        touched: &Touched,
+    ) -> std::result::Result<(), Fallback> {
+        let mut last: HashMap<&MessageKey, &TimelineEntry> = HashMap::new();
+        let mut order: Vec<Option<&MessageKey>> = Vec::new();
+        let mut keyless: Vec<&TimelineEntry> = Vec::new();
+        for write in commits.iter().flat_map(|c| &c.entries) {
+            let (e, _) = entry_of(write);
+            match &e.key {
+                None => {
+                    keyless.push(e);
+                    order.push(None);
+                }
+                Some(k) => {
+                    if last.insert(k, e).is_none() {
+                        order.push(Some(k));
+                    }
+                }
+            }
+        }
+        let mut keyless = keyless.into_iter();
+        let mut inserts: Vec<(&TimelineEntry, i64)> = Vec::new();
+        for key in order {
+            match key {
+                None => inserts.extend(keyless.next().map(|e| (e, 1))),
+                Some(k) => {
+                    let version = *held.entries.get(k).ok_or(Fallback::Unforeseen)?;
+                    match touched.entries.get(k).ok_or(Fallback::Unforeseen)? {
+                        None => inserts.push((last[k], version)),
+                        Some(from) => Self::update_entry(tx, last[k], version, *from).await?,
+                    }
+                }
+            }
+        }
+        for chunk in inserts.chunks(ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO timeline_entries
+             (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
+            );
+            q.push_values(chunk, |mut row, (e, version)| {
+                let key = e.key.as_ref();
+                row.push_bind(e.incident.0)
+                    .push_bind(key.map(|k| k.platform.as_str()))
+                    .push_bind(key.map(|k| k.channel.as_str()))
+                    .push_bind(key.map(|k| k.message.as_str()))
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.at)
+                    .push_bind(e.state.as_str())
+                    .push_bind(*version)
+                    .push_bind(to_json(*e));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_entry(
+        tx: &mut DB::Connection,
+        e: &TimelineEntry,
+        version: i64,
+        from: i64,
+    ) -> std::result::Result<(), Fallback> {
+        let Some(k) = &e.key else { return Err(Fallback::Unforeseen) };
+        let done = sqlx::query(
+            "UPDATE timeline_entries SET state = $1, version = $2, body = $3
+         WHERE platform = $4 AND channel_id = $5 AND message_id = $6 AND version = $7",
         )
-        .bind(&inc.value.title)
-        .bind(&inc.value.severity)
-        .bind(inc.value.status.as_str())
-        .bind(inc.value.private)
-        .bind(inc.version)
-        .bind(to_json(&inc.value))
-        .bind(id.0)
+        .bind(e.state.as_str())
+        .bind(version)
+        .bind(to_json(e))
+        .bind(k.platform.as_str())
+        .bind(k.channel.as_str())
+        .bind(k.message.as_str())
         .bind(from)
         .execute(&mut *tx)
         .await?;
         if DB::affected(&done) != 1 {
             return Err(Fallback::Unforeseen);
         }
+        Ok(())
     }
-    write_entries(tx, &commits, held, touched).await?;
-    let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
-    for chunk in audit.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new(
-            "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
-        );
-        q.push_values(chunk, |mut row, a| {
-            row.push_bind(a.at)
-                .push_bind(a.actor.as_str())
-                .push_bind(a.action.as_str())
-                .push_bind(a.incident.map(|i| i.0))
-                .push_bind(a.detail.as_str());
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
-        commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
-    for chunk in outbox.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new(
-            "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
-        );
-        q.push_values(chunk, |mut row, (item, at)| {
-            row.push_bind(item.lane())
-                .push_bind(item.incident.0)
-                .push_bind(item.sink.name())
-                .push_bind(item.payload.as_str())
-                .push_bind(*at)
-                .push_bind(*at);
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
-/// New entries in one insert, in the order they were first written, each
-/// at its final state; entries that were there, one update each.
-async fn write_entries<DB>(
-    tx: &mut DB::Connection,
-    commits: &[&Commit],
-    held: &Held,
-    touched: &Touched,
-) -> std::result::Result<(), Fallback>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let mut last: HashMap<&MessageKey, &TimelineEntry> = HashMap::new();
-    let mut order: Vec<Option<&MessageKey>> = Vec::new();
-    let mut keyless: Vec<&TimelineEntry> = Vec::new();
-    for write in commits.iter().flat_map(|c| &c.entries) {
-        let (e, _) = entry_of(write);
-        match &e.key {
-            None => {
-                keyless.push(e);
-                order.push(None);
-            }
-            Some(k) => {
-                if last.insert(k, e).is_none() {
-                    order.push(Some(k));
-                }
-            }
-        }
-    }
-    let mut keyless = keyless.into_iter();
-    let mut inserts: Vec<(&TimelineEntry, i64)> = Vec::new();
-    for key in order {
-        match key {
-            None => inserts.extend(keyless.next().map(|e| (e, 1))),
-            Some(k) => {
-                let version = *held.entries.get(k).ok_or(Fallback::Unforeseen)?;
-                match touched.entries.get(k).ok_or(Fallback::Unforeseen)? {
-                    None => inserts.push((last[k], version)),
-                    Some(from) => update_entry(tx, last[k], version, *from).await?,
-                }
-            }
-        }
-    }
-    for chunk in inserts.chunks(ROWS) {
-        let mut q = QueryBuilder::<DB>::new(
-            "INSERT INTO timeline_entries
-             (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
-        );
-        q.push_values(chunk, |mut row, (e, version)| {
-            let key = e.key.as_ref();
-            row.push_bind(e.incident.0)
-                .push_bind(key.map(|k| k.platform.as_str()))
-                .push_bind(key.map(|k| k.channel.as_str()))
-                .push_bind(key.map(|k| k.message.as_str()))
-                .push_bind(e.kind.as_str())
-                .push_bind(e.at)
-                .push_bind(e.state.as_str())
-                .push_bind(*version)
-                .push_bind(to_json(*e));
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
-async fn update_entry<DB>(
-    tx: &mut DB::Connection,
-    e: &TimelineEntry,
-    version: i64,
-    from: i64,
-) -> std::result::Result<(), Fallback>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let Some(k) = &e.key else { return Err(Fallback::Unforeseen) };
-    let done = sqlx::query(
-        "UPDATE timeline_entries SET state = $1, version = $2, body = $3
-         WHERE platform = $4 AND channel_id = $5 AND message_id = $6 AND version = $7",
-    )
-    .bind(e.state.as_str())
-    .bind(version)
-    .bind(to_json(e))
-    .bind(k.platform.as_str())
-    .bind(k.channel.as_str())
-    .bind(k.message.as_str())
-    .bind(from)
-    .execute(&mut *tx)
-    .await?;
-    if DB::affected(&done) != 1 {
-        return Err(Fallback::Unforeseen);
-    }
-    Ok(())
 }

@@ -34,6 +34,10 @@ pub(super) struct Waiting {
     pub(super) commit: Commit,
     /// Makes the decision again when its incident has moved on.
     pub(super) redecide: Option<Redecide>,
+    /// The short way decided it again, then the batch went the careful way:
+    /// that way decides it again too, so the caller's answer is the one for
+    /// what is written.
+    pub(super) redecided: bool,
     pub(super) done: oneshot::Sender<Result<()>>,
 }
 
@@ -61,7 +65,7 @@ impl GroupWriter {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MOST);
             while waiting.recv_many(&mut batch, MOST).await > 0 {
-                write(&pool, std::mem::take(&mut batch)).await;
+                SqlStore::<DB>::write_group(&pool, std::mem::take(&mut batch)).await;
             }
         });
         Self { to_writer }
@@ -77,7 +81,7 @@ impl GroupWriter {
     ) -> std::result::Result<Result<()>, (Commit, Option<Redecide>)> {
         let (done, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError(w)) =
-            self.to_writer.send(Waiting { commit, redecide, done }).await
+            self.to_writer.send(Waiting { commit, redecide, redecided: false, done }).await
         {
             return Err((w.commit, w.redecide));
         }
@@ -97,167 +101,6 @@ impl GroupWriter {
 /// a decision made on an older version is made again against these, with
 /// no read.
 type Known = HashMap<IncidentId, Versioned<Incident>>;
-
-/// One transaction for the whole batch: the short way when every commit is
-/// plain, else (or when the short way meets the unforeseen) the careful way.
-async fn write<DB>(pool: &Pool<DB>, mut batch: Vec<Waiting>)
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let begin = || pool.begin_with(DB::BEGIN);
-    let mut tx = match begin().await {
-        Ok(tx) => tx,
-        Err(e) => return refuse(batch, &e.into(), false),
-    };
-    // `None`: the caller gave up waiting before its turn, so it is not written.
-    let mut outcomes = None;
-    if batch.iter().all(|w| batched::plain(&w.commit)) {
-        match batched::write::<DB>(&mut tx, &mut batch).await {
-            Ok(o) => outcomes = Some(o),
-            Err(why) => {
-                if let batched::Fallback::Fault(e) = &why {
-                    tracing::debug!(error = %e, "a batch goes the careful way");
-                }
-                let again = match tx.rollback().await {
-                    Ok(()) => begin().await,
-                    Err(e) => Err(e),
-                };
-                tx = match again {
-                    Ok(tx) => tx,
-                    Err(e) => return refuse(batch, &e.into(), false),
-                };
-            }
-        }
-    }
-    let outcomes = match outcomes {
-        Some(o) => o,
-        None => match carefully::<DB>(&mut tx, &mut batch).await {
-            Ok(o) => o,
-            Err(e) => return refuse(batch, &e, false),
-        },
-    };
-    if let Err(e) = tx.commit().await {
-        // A COMMIT that failed (an fsync error) may still be found written
-        // after recovery: not a "nothing written".
-        return refuse(batch, &e.into(), true);
-    }
-    for (w, outcome) in batch.into_iter().zip(outcomes) {
-        if let Some(outcome) = outcome {
-            let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
-        }
-    }
-}
-
-/// Each commit in a savepoint of its own.
-async fn carefully<DB>(
-    tx: &mut DB::Connection,
-    batch: &mut [Waiting],
-) -> std::result::Result<Vec<Option<Result<()>>>, StoreError>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    let mut known = Known::new();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for w in batch {
-        if w.done.is_closed() {
-            outcomes.push(None);
-            continue;
-        }
-        outcomes.push(Some(one(tx, w, &mut known).await?));
-    }
-    Ok(outcomes)
-}
-
-/// Writes one commit in a savepoint of its own, so that one that fails (a
-/// version check, an event seen before) is undone alone. A decision made on
-/// an incident that has moved on is made again first, in arrival order.
-/// The outer `Err` is a fault that sinks the whole transaction.
-async fn one<DB>(
-    tx: &mut DB::Connection,
-    w: &mut Waiting,
-    known: &mut Known,
-) -> std::result::Result<Result<()>, StoreError>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-{
-    for _ in 0..super::REDECISIONS {
-        if let (Some((id, version)), Some(redecide)) =
-            (w.commit.incident_version(), &mut w.redecide)
-            && let Some(now) = known.get(&id)
-            && now.version != version
-        {
-            match redecide(now) {
-                Some(next) => w.commit = next,
-                None => return Ok(Ok(())),
-            }
-        }
-        sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
-        let at = w.commit.at.unwrap_or_else(Utc::now);
-        let written = SqlStore::<DB>::write_commit(tx, &w.commit, at).await;
-        if let Err(why) = &written
-            && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
-        {
-            // SQLite gave the whole transaction up (disk full, I/O): the
-            // commit's own error says why.
-            return Err(StoreError::NotWritten {
-                why: why.to_string(),
-                transient: why.is_transient(),
-                maybe: false,
-            });
-        }
-        sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
-        match written {
-            Ok(()) => {
-                learn(known, &w.commit);
-                return Ok(Ok(()));
-            }
-            // Its incident moved on before this transaction: read it once,
-            // and decide again against it.
-            Err(StoreError::Conflict) if w.redecide.is_some() => {
-                let Some((id, version)) = w.commit.incident_version() else {
-                    return Ok(Err(StoreError::Conflict));
-                };
-                match SqlStore::<DB>::incident_in(tx, id).await? {
-                    Some(now) if now.version != version => known.insert(id, now),
-                    // Gone, or the conflict was not the incident's version.
-                    _ => return Ok(Err(StoreError::Conflict)),
-                };
-            }
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    Ok(Err(StoreError::Conflict))
-}
 
 /// What a written commit made of its incident.
 fn learn(known: &mut Known, c: &Commit) {
@@ -282,5 +125,158 @@ fn refuse(batch: Vec<Waiting>, why: &StoreError, maybe: bool) {
             transient: why.is_transient(),
             maybe,
         }));
+    }
+}
+
+/// The group writer's transactions, on either database.
+impl<DB> SqlStore<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// One transaction for the whole batch: the short way when every commit is
+    /// plain, else (or when the short way meets the unforeseen) the careful way.
+    async fn write_group(pool: &Pool<DB>, mut batch: Vec<Waiting>) {
+        let begin = || pool.begin_with(DB::BEGIN);
+        let mut tx = match begin().await {
+            Ok(tx) => tx,
+            Err(e) => return refuse(batch, &e.into(), false),
+        };
+        // `None`: the caller gave up waiting before its turn, so it is not written.
+        let mut outcomes = None;
+        if batch.iter().all(|w| batched::plain(&w.commit)) {
+            match Self::write_plain(&mut tx, &mut batch).await {
+                Ok(o) => outcomes = Some(o),
+                Err(why) => {
+                    if let batched::Fallback::Fault(e) = &why {
+                        tracing::debug!(error = %e, "a batch goes the careful way");
+                    }
+                    let again = match tx.rollback().await {
+                        Ok(()) => begin().await,
+                        Err(e) => Err(e),
+                    };
+                    tx = match again {
+                        Ok(tx) => tx,
+                        Err(e) => return refuse(batch, &e.into(), false),
+                    };
+                }
+            }
+        }
+        let outcomes = match outcomes {
+            Some(o) => o,
+            None => match Self::write_carefully(&mut tx, &mut batch).await {
+                Ok(o) => o,
+                Err(e) => return refuse(batch, &e, false),
+            },
+        };
+        if let Err(e) = tx.commit().await {
+            // A COMMIT that failed (an fsync error) may still be found written
+            // after recovery: not a "nothing written".
+            return refuse(batch, &e.into(), true);
+        }
+        for (w, outcome) in batch.into_iter().zip(outcomes) {
+            if let Some(outcome) = outcome {
+                let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
+            }
+        }
+    }
+
+    /// Each commit in a savepoint of its own.
+    async fn write_carefully(
+        tx: &mut DB::Connection,
+        batch: &mut [Waiting],
+    ) -> std::result::Result<Vec<Option<Result<()>>>, StoreError> {
+        let mut known = Known::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for w in batch {
+            if w.done.is_closed() {
+                outcomes.push(None);
+                continue;
+            }
+            outcomes.push(Some(Self::write_one(tx, w, &mut known).await?));
+        }
+        Ok(outcomes)
+    }
+
+    /// Writes one commit in a savepoint of its own, so that one that fails (a
+    /// version check, an event seen before) is undone alone. A decision made on
+    /// an incident that has moved on is made again first, in arrival order.
+    /// The outer `Err` is a fault that sinks the whole transaction.
+    async fn write_one(
+        tx: &mut DB::Connection,
+        w: &mut Waiting,
+        known: &mut Known,
+    ) -> std::result::Result<Result<()>, StoreError> {
+        if std::mem::take(&mut w.redecided)
+            && let (Some((id, _)), Some(redecide)) = (w.commit.incident_version(), &mut w.redecide)
+        {
+            let now = match known.get(&id) {
+                Some(now) => now.clone(),
+                None => match Self::incident_in(tx, id).await? {
+                    Some(now) => now,
+                    None => return Ok(Err(StoreError::Conflict)),
+                },
+            };
+            match redecide(&now) {
+                Some(next) => w.commit = next,
+                None => return Ok(Ok(())),
+            }
+        }
+        for _ in 0..super::REDECISIONS {
+            if let (Some((id, version)), Some(redecide)) =
+                (w.commit.incident_version(), &mut w.redecide)
+                && let Some(now) = known.get(&id)
+                && now.version != version
+            {
+                match redecide(now) {
+                    Some(next) => w.commit = next,
+                    None => return Ok(Ok(())),
+                }
+            }
+            sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
+            let at = w.commit.at.unwrap_or_else(Utc::now);
+            let written = Self::write_commit(tx, &w.commit, at).await;
+            if let Err(why) = &written
+                && sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await.is_err()
+            {
+                // SQLite gave the whole transaction up (disk full, I/O): the
+                // commit's own error says why.
+                return Err(StoreError::NotWritten {
+                    why: why.to_string(),
+                    transient: why.is_transient(),
+                    maybe: false,
+                });
+            }
+            sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
+            match written {
+                Ok(()) => {
+                    learn(known, &w.commit);
+                    return Ok(Ok(()));
+                }
+                // Its incident moved on before this transaction: read it once,
+                // and decide again against it.
+                Err(StoreError::Conflict) if w.redecide.is_some() => {
+                    let Some((id, version)) = w.commit.incident_version() else {
+                        return Ok(Err(StoreError::Conflict));
+                    };
+                    match Self::incident_in(tx, id).await? {
+                        Some(now) if now.version != version => known.insert(id, now),
+                        // Gone, or the conflict was not the incident's version.
+                        _ => return Ok(Err(StoreError::Conflict)),
+                    };
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        Ok(Err(StoreError::Conflict))
     }
 }
