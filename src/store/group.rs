@@ -47,30 +47,6 @@ pub(super) struct GroupWriter {
 }
 
 impl GroupWriter {
-    pub(super) fn spawn<DB>(pool: Pool<DB>) -> Self
-    where
-        DB: Backend,
-        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-        DB::Arguments: IntoArguments<DB>,
-        usize: ColumnIndex<DB::Row>,
-        for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-        for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-        for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<&'q str>: Encode<'q, DB>,
-        for<'q> Option<i64>: Encode<'q, DB>,
-        for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    {
-        let (to_writer, mut waiting) = mpsc::channel::<Waiting>(4 * MOST);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MOST);
-            while waiting.recv_many(&mut batch, MOST).await > 0 {
-                SqlStore::<DB>::write_group(&pool, std::mem::take(&mut batch)).await;
-            }
-        });
-        Self { to_writer }
-    }
-
     /// Writes `c` with the commits around it; returns once it is durable.
     /// `Err` gives the commit back, unwritten, when the writer is gone (its
     /// runtime ended, or it panicked): the caller writes it alone.
@@ -143,6 +119,18 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// Starts this process's group writer on `pool`.
+    pub(super) fn group_writer(pool: Pool<DB>) -> GroupWriter {
+        let (to_writer, mut waiting) = mpsc::channel::<Waiting>(4 * MOST);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MOST);
+            while waiting.recv_many(&mut batch, MOST).await > 0 {
+                Self::write_group(&pool, std::mem::take(&mut batch)).await;
+            }
+        });
+        GroupWriter { to_writer }
+    }
+
     /// One transaction for the whole batch: the short way when every commit is
     /// plain, else (or when the short way meets the unforeseen) the careful way.
     async fn write_group(pool: &Pool<DB>, mut batch: Vec<Waiting>) {

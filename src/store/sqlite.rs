@@ -60,7 +60,7 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let group = super::group::GroupWriter::spawn(pool.clone());
+        let group = Self::group_writer(pool.clone());
         Ok(Self { pool, group })
     }
 }
