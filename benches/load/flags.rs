@@ -37,62 +37,52 @@ pub struct Ingestion {
 }
 
 pub async fn run(plan: &Plan, client: &Client, report: &mut Report) -> anyhow::Result<()> {
+    run_on(plan, client, report, Db::Sqlite).await
+}
+
+/// Ingestion alone, with tocsin on PostgreSQL (a local server, one replica).
+pub async fn run_postgres(plan: &Plan, client: &Client, report: &mut Report) -> anyhow::Result<()> {
+    run_on(plan, client, report, Db::Postgres).await
+}
+
+/// Ingestion on `db`; on SQLite, the ack ramp after it.
+async fn run_on(plan: &Plan, client: &Client, report: &mut Report, db: Db) -> anyhow::Result<()> {
     let slack = SlackApi::start(
         &[("CGENERAL", "general"), ("CANNOUNCE", "announce")],
         &["UALICE", "UBOB", "UCAROL"],
     )
     .await;
-    let bot = Tocsin::start(&slack.base_url(), client).await?;
+    let bot = Tocsin::start_on(&slack.base_url(), client, db).await?;
     let (idle_rss_mb, ready_ms) = (bot.server.rss_mb(), load::ms(bot.server.ready));
     let (ingest_id, ingest_channel) = bot.declare(client, "Ingest").await?;
     let (_, ramp_channel) = bot.declare(client, "Flags").await?;
     bot.drained(Duration::from_secs(30)).await?;
 
-    let reqs = flags(&slack, &ingest_channel, "EvIngest", plan.ingest);
+    let (label, events, phase) = match db {
+        Db::Sqlite => ("", "EvIngest", "flags"),
+        Db::Postgres => (" on PostgreSQL", "EvIngestPg", "flags on PostgreSQL"),
+    };
+    let reqs = flags(&slack, &ingest_channel, events, plan.ingest);
     let ingestion = ingest(client, &bot, ingest_id, reqs).await?;
     eprintln!(
-        "  ingestion: {} flags, {:.0}/s acked, {:.0}/s durable",
+        "  ingestion{label}: {} flags, {:.0}/s acked, {:.0}/s durable",
         ingestion.flags, ingestion.acked_per_s, ingestion.durable_per_s
     );
-    report.ingestion = Some(ingestion);
-
-    let ramp = load::ramp(client, &bot.base, plan, "tocsin", "reaction_added (flag)", |r, n| {
-        flags(&slack, &ramp_channel, &format!("EvRamp{r}x"), n)
-    })
-    .await?;
-    report.ramps.push(ramp);
+    match db {
+        Db::Sqlite => {
+            report.ingestion = Some(ingestion);
+            let ramp =
+                load::ramp(client, &bot.base, plan, "tocsin", "reaction_added (flag)", |r, n| {
+                    flags(&slack, &ramp_channel, &format!("EvRamp{r}x"), n)
+                })
+                .await?;
+            report.ramps.push(ramp);
+        }
+        Db::Postgres => report.ingestion_pg = Some(ingestion),
+    }
     report.starts.push(Start {
         server: "tocsin".into(),
-        phase: "flags".into(),
-        ready_ms,
-        idle_rss_mb,
-        peak_rss_mb: bot.server.peak_mb(),
-    });
-    bot.stop().await;
-    Ok(())
-}
-
-/// Ingestion alone, with tocsin on PostgreSQL (a local server, one replica).
-pub async fn run_postgres(plan: &Plan, client: &Client, report: &mut Report) -> anyhow::Result<()> {
-    let slack = SlackApi::start(
-        &[("CGENERAL", "general"), ("CANNOUNCE", "announce")],
-        &["UALICE", "UBOB", "UCAROL"],
-    )
-    .await;
-    let bot = Tocsin::start_on(&slack.base_url(), client, Db::Postgres).await?;
-    let (idle_rss_mb, ready_ms) = (bot.server.rss_mb(), load::ms(bot.server.ready));
-    let (ingest_id, ingest_channel) = bot.declare(client, "Ingest").await?;
-    bot.drained(Duration::from_secs(30)).await?;
-    let reqs = flags(&slack, &ingest_channel, "EvIngestPg", plan.ingest);
-    let ingestion = ingest(client, &bot, ingest_id, reqs).await?;
-    eprintln!(
-        "  ingestion on PostgreSQL: {} flags, {:.0}/s acked, {:.0}/s durable",
-        ingestion.flags, ingestion.acked_per_s, ingestion.durable_per_s
-    );
-    report.ingestion_pg = Some(ingestion);
-    report.starts.push(Start {
-        server: "tocsin".into(),
-        phase: "flags on PostgreSQL".into(),
+        phase: phase.into(),
         ready_ms,
         idle_rss_mb,
         peak_rss_mb: bot.server.peak_mb(),
