@@ -49,7 +49,7 @@ impl SqlStore<Postgres> {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let group = Self::group_writer(pool.clone());
-        Ok(Self { pool, group })
+        Ok(Self { writes: pool.clone(), pool, group })
     }
 }
 

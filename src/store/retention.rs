@@ -86,7 +86,7 @@ where
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
     async fn import(&self, backup: &Backup) -> Result<()> {
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
         let (present,): (i64,) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM incidents) + (SELECT COUNT(*) FROM subscriptions)
                     + (SELECT COUNT(*) FROM audit_log)",
@@ -161,7 +161,7 @@ where
         purge_after: DateTime<Utc>,
         audit: Audit,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
         let done = sqlx::query(
             "UPDATE incidents SET delete_after = $1 WHERE id = $2 AND delete_after IS NULL",
         )
@@ -178,7 +178,7 @@ where
     }
 
     async fn restore(&self, id: IncidentId, audit: Audit) -> Result<bool> {
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
         let done = sqlx::query(
             "UPDATE incidents SET delete_after = NULL WHERE id = $1 AND delete_after IS NOT NULL",
         )
@@ -211,7 +211,7 @@ where
             .await?;
         let mut purged = Vec::new();
         for (id,) in due {
-            let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+            let mut tx = self.writes.begin_with(DB::BEGIN).await?;
             // Restored in the meantime? Then it stays.
             let still: Option<(i64,)> = sqlx::query_as(
                     "SELECT id FROM incidents WHERE id = $1 AND delete_after IS NOT NULL AND delete_after <= $2",

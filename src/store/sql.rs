@@ -36,6 +36,12 @@ pub trait Backend: sqlx::Database {
 /// The store on one database: `SqlStore<Sqlite>` or `SqlStore<Postgres>`.
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
+    /// Where every write goes. On SQLite, a pool of one connection: the
+    /// database has one writer at a time anyway, and the pool's queue hands
+    /// it out in turn, where SQLite's own busy handler would leave a loser
+    /// sleeping in growing steps (about a third of a second after a dozen
+    /// tries) while others take the lock. On PostgreSQL, the same pool.
+    pub(super) writes: Pool<DB>,
     /// The group writer: this process's commits share transactions and
     /// flushes to disk. Replicas on PostgreSQL each have their own, side by
     /// side; the version checks decide between them.
@@ -117,7 +123,7 @@ where
 
     /// Writes one commit in a transaction of its own.
     async fn write_alone(&self, c: &Commit) -> Result<()> {
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
         Self::write_commit(&mut tx, c, c.at.unwrap_or_else(Utc::now)).await?;
         tx.commit().await?;
         Ok(())
@@ -406,7 +412,7 @@ where
         .bind(platform.as_str())
         .bind(channel_id)
         .bind(name)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map_err(conflict)?;
         Ok(())
@@ -521,7 +527,7 @@ where
             .bind(worker)
             .bind(lease_until)
             .bind(wanted)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writes)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, incident, platform, payload, attempts, progress) in rows {
@@ -546,7 +552,7 @@ where
         error: Option<&str>,
     ) -> Result<()> {
         let outcome = if error.is_some() { "failed" } else { "delivered" };
-        let mut tx = self.pool.begin_with(DB::BEGIN).await?;
+        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
         let done = sqlx::query(
             "UPDATE outbox SET done_at = $1, outcome = $2, last_error = COALESCE($3, last_error),
              leased_by = NULL, lease_until = NULL WHERE id = $4 AND leased_by = $5",
@@ -580,7 +586,7 @@ where
             .bind(error)
             .bind(id)
             .bind(worker)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }
@@ -590,7 +596,7 @@ where
             .bind(progress)
             .bind(id)
             .bind(worker)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }
@@ -602,7 +608,7 @@ where
         )
         .bind(before)
         .bind(batch)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         let inbox = sqlx::query(
             "DELETE FROM inbox WHERE event_id IN
@@ -610,7 +616,7 @@ where
         )
         .bind(before)
         .bind(batch)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok((DB::affected(&outbox), DB::affected(&inbox)))
     }

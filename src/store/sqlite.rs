@@ -12,6 +12,9 @@ use super::{Result, StoreError};
 
 pub type SqliteStore = SqlStore<Sqlite>;
 
+/// How long a write waits for the database before it is refused.
+const BUSY: Duration = Duration::from_secs(2);
+
 impl Backend for Sqlite {
     const STORE: &'static str = "sqlite";
     const ONE_PROCESS: bool = true;
@@ -56,12 +59,20 @@ impl SqlStore<Sqlite> {
             .synchronous(SqliteSynchronous::Full)
             // A lock held longer than this refuses the request (the platform retries)
             // rather than answering after the platform has given up.
-            .busy_timeout(Duration::from_secs(2))
+            .busy_timeout(BUSY)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let group = Self::group_writer(pool.clone());
-        Ok(Self { pool, group })
+        // The one writer; a write that waits its turn longer than the busy
+        // timeout is refused, as SQLite would have refused it.
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY)
+            .connect_with(options)
+            .await?;
+        let group = Self::group_writer(writes.clone());
+        Ok(Self { pool, writes, group })
     }
 }
 

@@ -107,7 +107,7 @@ where
         .bind(link.next.as_str())
         .bind(link.created_at)
         .bind(link.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
@@ -125,7 +125,7 @@ where
         )
         .bind(now)
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writes)
         .await?;
         row.map(|(person, next)| Ok((from_json("person", &person)?, next))).transpose()
     }
@@ -140,7 +140,7 @@ where
         .bind(s.csrf.as_str())
         .bind(s.created_at)
         .bind(s.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(())
     }
@@ -169,7 +169,7 @@ where
     async fn end_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }
@@ -213,7 +213,7 @@ where
             "DELETE FROM web_sessions WHERE expires_at <= $1",
             "DELETE FROM web_links WHERE expires_at <= $1",
         ] {
-            let done = sqlx::query(expired).bind(now).execute(&self.pool).await?;
+            let done = sqlx::query(expired).bind(now).execute(&self.writes).await?;
             n += DB::affected(&done);
         }
         Ok(n)
