@@ -172,7 +172,10 @@ on_both_backends! {
 
         // A thread reply by reaction; another message by the shortcut.
         assert_eq!(bot.reaction("Ev3", "reaction_added", "UCAROL", &ch, &m3).await, 200);
-        assert_eq!(bot.entry(&ch, &m3).await.unwrap().text, "rolling back to 4.1");
+        let e3 = bot.entry(&ch, &m3).await.unwrap();
+        assert_eq!(e3.text, "rolling back to 4.1");
+        let thread_link = format!("https://tocsin-test.slack.com/archives/{ch}/p{}?thread_ts={m2}&cid={ch}", m3.replace('.', ""));
+        assert_eq!(e3.link, Some(thread_link), "a reply's link opens its thread");
         let payload = serde_json::json!({
             "type": "message_action", "callback_id": "add_to_timeline", "trigger_id": "t1",
             "user": {"id": "UALICE", "username": "alice"}, "channel": {"id": ch},
@@ -186,6 +189,7 @@ on_both_backends! {
         assert_eq!(e2.files, ["https://tocsin-test.slack.com/files/UCAROL/F1/errors.png"], "attachments kept as links");
         eventually("the shortcut is answered", Duration::from_secs(10), || async { !slack.responses().is_empty() }).await;
         assert_eq!(slack.responses()[0], "Added to INC-1's timeline.");
+        assert_eq!(slack.calls("chat.getPermalink"), 0, "links are made from the workspace address auth.test gave");
 
         // Un-flag (only when no flagging reaction remains), edit, delete.
         assert_eq!(bot.reaction("Ev4", "reaction_removed", "UCAROL", &ch, &m1).await, 200);
@@ -504,4 +508,29 @@ async fn a_declare_while_the_database_is_locked_is_answered_at_once_and_done_onc
     let (status, _) = bot.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
     assert_eq!(status, 200);
     assert_eq!(bot.store.incidents(true).await.unwrap().len(), 1, "declared exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_asks_slack_for_the_link_only_while_the_workspace_address_is_unknown() {
+    use crate::support::slack_api::Failure;
+    let db = crate::support::db::TestDb::sqlite();
+    let bot = Bot::start(&db.url).await;
+    bot.command("UALICE", "CGENERAL", "declare Queue backed up").await;
+    bot.settled().await;
+    let ch = bot.slack.channel_named("inc-1-queue-backed-up").unwrap().0;
+    let (m1, m2) =
+        (bot.slack.say(&ch, "UBOB", "lag 40 s", None), bot.slack.say(&ch, "UBOB", "lag 2 s", None));
+    let link =
+        |ts: &str| format!("https://tocsin-test.slack.com/archives/{ch}/p{}", ts.replace('.', ""));
+
+    // auth.test fails: the link is Slack's own.
+    bot.slack.fail("auth.test", [Failure::Status(503)]);
+    assert_eq!(bot.reaction("EvL1", "reaction_added", "UCAROL", &ch, &m1).await, 200);
+    assert_eq!(bot.entry(&ch, &m1).await.unwrap().link, Some(link(&m1)));
+    assert_eq!(bot.slack.calls("chat.getPermalink"), 1);
+
+    // Once auth.test answers, links are made here.
+    assert_eq!(bot.reaction("EvL2", "reaction_added", "UCAROL", &ch, &m2).await, 200);
+    assert_eq!(bot.entry(&ch, &m2).await.unwrap().link, Some(link(&m2)));
+    assert_eq!(bot.slack.calls("chat.getPermalink"), 1, "not asked again");
 }

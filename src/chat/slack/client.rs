@@ -22,8 +22,14 @@ pub struct SlackChat {
     client: SlackHyperClient,
     token: SlackApiToken,
     pace: Pace,
-    /// The bot's own user id (auth.test), asked once.
-    bot_user: tokio::sync::OnceCell<String>,
+    /// Who the bot is and where (auth.test), asked once.
+    me: tokio::sync::OnceCell<Me>,
+}
+
+/// The bot's own user id and its workspace's address, as auth.test gives them.
+struct Me {
+    user_id: String,
+    workspace: String,
 }
 
 impl SlackChat {
@@ -33,19 +39,18 @@ impl SlackChat {
             client: SlackClient::new(connector(api_base_url)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
             pace: Pace::new(Duration::from_secs(1)),
-            bot_user: tokio::sync::OnceCell::new(),
+            me: tokio::sync::OnceCell::new(),
         }
     }
 
-    async fn bot_user(&self) -> Result<String, ChatError> {
-        self.bot_user
+    async fn me(&self) -> Result<&Me, ChatError> {
+        self.me
             .get_or_try_init(|| async {
                 let me =
                     self.client.open_session(&self.token).auth_test().await.map_err(classify)?;
-                Ok(me.user_id.to_string())
+                Ok(Me { user_id: me.user_id.to_string(), workspace: me.url.0.to_string() })
             })
             .await
-            .cloned()
     }
 
     /// A channel of this name and privacy that the bot itself created: one
@@ -56,7 +61,7 @@ impl SlackChat {
         name: &str,
         private: bool,
     ) -> Result<Option<SlackChannelInfo>, ChatError> {
-        let me = self.bot_user().await?;
+        let me = &self.me().await?.user_id;
         let s = self.client.open_session(&self.token);
         let mut req = SlackApiConversationsListRequest::new()
             .with_exclude_archived(true)
@@ -67,7 +72,7 @@ impl SlackChat {
             let page = s.conversations_list(&req).await.map_err(classify)?;
             let found = page.channels.into_iter().find(|c| {
                 c.name.as_deref() == Some(name)
-                    && c.creator.as_ref().is_some_and(|u| u.to_string() == me)
+                    && c.creator.as_ref().is_some_and(|u| u.to_string() == *me)
                     && c.flags.is_private.unwrap_or(false) == private
             });
             if found.is_some() {
@@ -130,6 +135,8 @@ pub fn connector(api_base_url: &str) -> SlackClientHyperHttpsConnector {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedMessage {
     pub user: String,
+    /// The thread's first message, when this one is in a thread.
+    pub thread_ts: Option<String>,
     pub text: String,
     /// Links to the files attached to it.
     pub files: Vec<String>,
@@ -187,6 +194,7 @@ impl SlackChat {
             .collect();
         Ok(Some(FetchedMessage {
             user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
+            thread_ts: m.origin.thread_ts.map(|t| t.to_string()),
             text: super::events::unescape(&m.content.text.unwrap_or_default()),
             files,
             reactions,
@@ -209,8 +217,20 @@ impl SlackChat {
         Ok(())
     }
 
-    /// A link to the message; `None` when Slack will not give one.
-    pub async fn permalink(&self, channel: &str, ts: &str) -> Option<String> {
+    /// A link to the message (a reply's names its thread too), made from
+    /// the workspace's address; asked of Slack only when that is unknown.
+    /// `None` when Slack will not give one.
+    pub async fn permalink(
+        &self,
+        channel: &str,
+        ts: &str,
+        thread_ts: Option<&str>,
+    ) -> Option<String> {
+        if let Ok(me) = self.me().await
+            && let Some(link) = message_link(&me.workspace, channel, ts, thread_ts)
+        {
+            return Some(link);
+        }
         let req = SlackApiChatGetPermalinkRequest::new(channel.into(), SlackTs::new(ts.into()));
         match self.client.open_session(&self.token).chat_get_permalink(&req).await {
             Ok(r) => Some(r.permalink.to_string()),
@@ -220,6 +240,37 @@ impl SlackChat {
             }
         }
     }
+}
+
+/// The address Slack gives a message (`chat.getPermalink` answers the
+/// same): the workspace's, the channel, `p` and the ts without its dot; a
+/// reply adds its thread and channel as a query. `None` for an address that
+/// is not https or ids that are not Slack's.
+pub fn message_link(
+    workspace: &str,
+    channel: &str,
+    ts: &str,
+    thread_ts: Option<&str>,
+) -> Option<String> {
+    let ts_ok = |t: &str| t.split_once('.').is_some_and(|(s, f)| digits(s) && digits(f));
+    let ok = workspace.starts_with("https://")
+        && !channel.is_empty()
+        && channel.bytes().all(|b| b.is_ascii_alphanumeric())
+        && ts_ok(ts)
+        && thread_ts.is_none_or(ts_ok);
+    if !ok {
+        return None;
+    }
+    let base = workspace.trim_end_matches('/');
+    let mut link = format!("{base}/archives/{channel}/p{}", ts.replace('.', ""));
+    if let Some(thread) = thread_ts.filter(|t| *t != ts) {
+        link += &format!("?thread_ts={thread}&cid={channel}");
+    }
+    Some(link)
+}
+
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How a Slack failure should be handled.
@@ -428,5 +479,42 @@ impl ChatApi for SlackChat {
             Err(SlackClientError::ApiError(e)) if e.code == "already_archived" => Ok(()),
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_link;
+
+    const WS: &str = "https://acme.slack.com/";
+
+    #[test]
+    fn a_message_link_is_the_channel_and_the_ts_without_its_dot() {
+        let link = message_link(WS, "C024BE91L", "1700000000.123456", None);
+        assert_eq!(
+            link.as_deref(),
+            Some("https://acme.slack.com/archives/C024BE91L/p1700000000123456")
+        );
+    }
+
+    #[test]
+    fn a_reply_names_its_thread_and_a_thread_start_does_not() {
+        let reply = message_link(WS, "C1", "1700000001.000200", Some("1700000000.000100"));
+        assert_eq!(
+            reply.as_deref(),
+            Some(
+                "https://acme.slack.com/archives/C1/p1700000001000200?thread_ts=1700000000.000100&cid=C1"
+            )
+        );
+        let start = message_link(WS, "C1", "1700000000.000100", Some("1700000000.000100"));
+        assert_eq!(start.as_deref(), Some("https://acme.slack.com/archives/C1/p1700000000000100"));
+    }
+
+    #[test]
+    fn ids_that_are_not_slacks_are_left_to_slack_to_link() {
+        assert_eq!(message_link(WS, "C1/../x", "1700000000.1", None), None);
+        assert_eq!(message_link(WS, "C1", "1700000000", None), None);
+        assert_eq!(message_link(WS, "C1", "1.2", Some("1.2&x=y")), None);
+        assert_eq!(message_link("http://acme.slack.com/", "C1", "1.2", None), None);
     }
 }

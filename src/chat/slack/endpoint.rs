@@ -208,15 +208,18 @@ fn crashed(e: &tokio::task::JoinError) -> Message {
 /// The "Add to timeline" shortcut: the message comes with it; its link is
 /// asked for (within a deadline) and the answer goes to the response_url.
 async fn shortcut(slack: &SlackState, s: Shortcut) -> Handled {
-    let Shortcut { user, channel, ts, author, text, files, response_url } = s;
+    let Shortcut { user, channel, ts, thread_ts, author, text, files, response_url } = s;
     let Some(at) = events::ts_time(&ts) else {
         warn!(ts, "a shortcut on a message with an unreadable ts");
         return Handled::Recorded;
     };
-    let link = tokio::time::timeout(Duration::from_secs(2), slack.chat.permalink(&channel, &ts))
-        .await
-        .ok()
-        .flatten();
+    let link = tokio::time::timeout(
+        Duration::from_secs(2),
+        slack.chat.permalink(&channel, &ts, thread_ts.as_deref()),
+    )
+    .await
+    .ok()
+    .flatten();
     let author = UserRef::new(Platform::Slack, author);
     let message = FlaggedMessage { key: key(&channel, &ts), author, text, at, link, files };
     let event =

@@ -17,6 +17,8 @@ pub struct Shortcut {
     pub user: UserRef,
     pub channel: String,
     pub ts: String,
+    /// The thread's first message, when this one is a reply in it.
+    pub thread_ts: Option<String>,
     pub author: String,
     pub text: String,
     pub files: Vec<String>,
@@ -144,6 +146,7 @@ pub fn interaction_json(v: &Value) -> Result<Request, String> {
         ts: s(v, &["message", "ts"])
             .or_else(|| s(v, &["message_ts"]))
             .ok_or("the shortcut has no message")?,
+        thread_ts: s(v, &["message", "thread_ts"]),
         author: s(v, &["message", "user"]).unwrap_or_default(),
         text: unescape(&s(v, &["message", "text"]).unwrap_or_default()),
         files,

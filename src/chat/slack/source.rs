@@ -20,16 +20,16 @@ pub(super) struct SlackSource {
 
 #[async_trait]
 impl MessageSource for SlackSource {
-    /// The message and its link at once; the reactions come with the message.
+    /// The message, with its reactions; then its link, made here from the
+    /// workspace's address once Slack has said what that is.
     async fn look(&self, key: &MessageKey, reactor: &str) -> Result<Option<Seen>, ChatError> {
         let Some(at) = ts_time(&key.message) else {
             return Err(ChatError::Rejected(format!("unreadable ts {}", key.message)));
         };
-        let (fetched, link) = tokio::join!(
-            self.chat.fetch_message(&key.channel, &key.message),
-            self.chat.permalink(&key.channel, &key.message)
-        );
-        let Some(m) = fetched? else { return Ok(None) };
+        let Some(m) = self.chat.fetch_message(&key.channel, &key.message).await? else {
+            return Ok(None);
+        };
+        let link = self.chat.permalink(&key.channel, &key.message, m.thread_ts.as_deref()).await;
         let reacted = m.has_reaction(&self.reaction, reactor);
         let message = FlaggedMessage {
             key: key.clone(),

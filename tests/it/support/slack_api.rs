@@ -521,10 +521,19 @@ fn apply(s: &Shared, ws: &mut Workspace, method: &str, p: &Map<String, Value>) -
             ok(json!({"messages": found, "has_more": false}))
         }
         "chat.getPermalink" => {
-            let ts = str_param(&p, "message_ts").replace('.', "");
-            ok(
-                json!({"channel": channel_id, "permalink": format!("https://tocsin-test.slack.com/archives/{channel_id}/p{ts}")}),
-            )
+            let ts = str_param(&p, "message_ts");
+            let mut link = format!(
+                "https://tocsin-test.slack.com/archives/{channel_id}/p{}",
+                ts.replace('.', "")
+            );
+            // A reply's link opens its thread, as Slack's does.
+            let thread = ws.channels.get(&channel_id).and_then(|ch| {
+                ch.by_ts.get(ts).and_then(|i| ch.messages[*i].3.clone()).filter(|t| t != ts)
+            });
+            if let Some(thread) = thread {
+                link += &format!("?thread_ts={thread}&cid={channel_id}");
+            }
+            ok(json!({"channel": channel_id, "permalink": link}))
         }
         "files.getUploadURLExternal" => {
             let id = format!("F{n:08}");
