@@ -85,8 +85,11 @@ impl App {
         key: &MessageKey,
     ) -> Result<Option<(FlaggedMessage, Arc<dyn MessageSource>)>, Failure> {
         let channel = ChannelRef::new(key.platform, key.channel.clone());
-        if self.store.incident_in_channel(&channel).await?.is_none() {
-            return Ok(None);
+        if !self.incident_channels.known(&channel) {
+            if self.store.incident_in_channel(&channel).await?.is_none() {
+                return Ok(None);
+            }
+            self.incident_channels.note(&channel);
         }
         let Some(source) = self.sources.get(&key.platform).cloned() else {
             tracing::warn!(platform = %key.platform, "a reaction flag with no way to read the message");

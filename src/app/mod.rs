@@ -5,6 +5,7 @@
 
 pub mod alerts;
 mod audit;
+mod channels;
 mod error;
 mod fanout;
 mod flags;
@@ -55,6 +56,8 @@ pub struct App {
     queues: locks::Queues,
     /// Reaction removals lately handled, for flags recorded meanwhile.
     removals: removals::Removals,
+    /// Channels seen to be incidents', where a reaction is worth a look.
+    incident_channels: channels::IncidentChannels,
     /// Where incidents alerts open get their channel, when alerts are on.
     alerts_platform: Option<Platform>,
     alert_counts: Arc<alerts::AlertCounts>,
@@ -165,6 +168,7 @@ impl App {
             sources: BTreeMap::new(),
             queues: locks::Queues::default(),
             removals: removals::Removals::default(),
+            incident_channels: channels::IncidentChannels::default(),
             alerts_platform: config.alerts.as_ref().map(|a| a.platform),
             alert_counts: Arc::default(),
             timings: Arc::default(),
