@@ -299,17 +299,22 @@ impl App {
         ctx: &Ctx,
         attempt: impl Fn() -> Attempt<'a>,
     ) -> Result<Message, Failure> {
-        if let Some(ev) = &ctx.event_id
-            && self.store.seen_event(ev).await?
-        {
-            return Ok(Message::new().plain("Already done."));
-        }
+        // An event seen before is found by its commit, which records the
+        // event's id in the same transaction and is refused as a duplicate:
+        // no read for it up front, which every event but a retry would pay.
+        // Only a decision to write nothing (or a refusal) asks, to answer a
+        // retry as one.
         // Optimistic first; after a collision, wait in the incident's queue so
         // that busy incidents take turns instead of colliding again and again.
         let mut turn = None;
         for _ in 0..ATTEMPTS {
-            let (c, reply, reached, redo) = match attempt().await? {
-                Step::Done(m) => return Ok(m),
+            let step = match attempt().await {
+                Ok(step) => step,
+                Err(f @ Failure::User { .. }) => return self.unless_seen(ctx, Err(f)).await,
+                Err(f) => return Err(f),
+            };
+            let (c, reply, reached, redo) = match step {
+                Step::Done(m) => return self.unless_seen(ctx, Ok(m)).await,
                 Step::Again => continue,
                 Step::Commit(c, reply, reached, redo) => (c, reply, reached, redo),
             };
@@ -333,7 +338,10 @@ impl App {
                     self.timings.observe(&reached);
                     return Ok(reply);
                 }
-                Ok(Decided::Done(m)) => return Ok(m),
+                Ok(Decided::Done(m)) => return self.unless_seen(ctx, Ok(m)).await,
+                Ok(Decided::Failed(f @ Failure::User { .. })) => {
+                    return self.unless_seen(ctx, Err(f)).await;
+                }
                 Ok(Decided::Failed(f)) => return Err(f),
                 Ok(Decided::Again) => continue,
                 Err(StoreError::Conflict) => {
@@ -352,6 +360,21 @@ impl App {
         Err(Failure::Internal(anyhow::anyhow!(
             "gave up after {ATTEMPTS} conflicting concurrent writes"
         )))
+    }
+
+    /// What was decided without a write, or "Already done." for an event
+    /// handled before (whose first run may be why there is nothing to do).
+    async fn unless_seen(
+        &self,
+        ctx: &Ctx,
+        decided: Result<Message, Failure>,
+    ) -> Result<Message, Failure> {
+        match &ctx.event_id {
+            Some(ev) if self.store.seen_event(ev).await? => {
+                Ok(Message::new().plain("Already done."))
+            }
+            _ => decided,
+        }
     }
 
     /// Wraps a handler's [`Redo`] for the store: each decision made again is

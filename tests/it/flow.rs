@@ -95,6 +95,28 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_flag_replayed_after_it_was_taken_back_changes_nothing(db: &TestDb) {
+        let e = Engine::start(&db.url).await;
+        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
+        e.deliver_all().await;
+        let ch = e.channel_of(1).await;
+        let msg = message(&ch, "1700000000.000100", "error rate 30%", 3);
+        let mut carol = ctx("UCAROL", &ch);
+        carol.event_id = Some("EvFlag".into());
+        e.flag(&carol, msg.clone(), FlagVia::Reaction).await;
+        let mut removal = ctx("UCAROL", &ch);
+        removal.event_id = Some("EvUnflag".into());
+        e.unflag(&removal, &msg.key, FlagVia::Reaction).await;
+        // The first event again: flagging would be a change, so only its
+        // commit, refused as a duplicate, can tell it was seen.
+        let replay = e.flag(&carol, msg.clone(), FlagVia::Reaction).await;
+        assert_eq!(replay.message.to_plain(), "Already done.");
+        let entry = e.store.entry(&msg.key).await.unwrap().unwrap().value;
+        assert!(!entry.is_visible(), "still taken back: {entry:?}");
+    }
+}
+
+on_both_backends! {
     async fn many_people_flagging_one_message_at_once_make_one_entry(db: &TestDb) {
         let e = std::sync::Arc::new(Engine::start(&db.url).await);
         e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
