@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{AlertMatch, App, Ctx, Failure, Reply, Step};
+use super::{AlertMatch, App, Ctx, Failure, Handled, Reply, Step};
 use crate::incident::alerting::{self, AlertBatch, AlertStatus, Opening};
 use crate::incident::{Message, UserRef};
 use crate::store::{AlertGroup, Commit, Write};
@@ -39,6 +39,7 @@ impl AlertCounts {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Outcome {
     Opened,
     Unmatched,
@@ -56,7 +57,7 @@ impl App {
         let outcome = std::sync::Mutex::new(Outcome::Other);
         let (batch, rule, outcome_ref) = (&batch, &rule, &outcome);
         let result = self
-            .transact(ctx, || {
+            .transact_telling(ctx, || {
                 Box::pin(async move {
                     *outcome_ref.lock().expect("outcome") = Outcome::Other;
                     let group = self.store.alert_group(&batch.source, &batch.group).await?;
@@ -132,13 +133,16 @@ impl App {
             })
             .await;
         match result {
-            Ok(m) => {
-                match *outcome.lock().expect("outcome") {
-                    Outcome::Opened => self.alert_counts.opened.fetch_add(1, Ordering::Relaxed),
-                    Outcome::Unmatched => {
+            Ok((m, handled)) => {
+                // Counted once: a repeat of the same notification is not.
+                match (*outcome.lock().expect("outcome"), handled) {
+                    (Outcome::Opened, Handled::Wrote) => {
+                        self.alert_counts.opened.fetch_add(1, Ordering::Relaxed)
+                    }
+                    (Outcome::Unmatched, Handled::Nothing) => {
                         self.alert_counts.unmatched.fetch_add(1, Ordering::Relaxed)
                     }
-                    Outcome::Other => 0,
+                    _ => 0,
                 };
                 Reply::done(m)
             }

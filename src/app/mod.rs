@@ -66,6 +66,21 @@ pub struct App {
     web_base: String,
 }
 
+/// What [`App::transact_telling`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    /// Its commit is written.
+    Wrote,
+    /// It decided there was nothing to write.
+    Nothing,
+    /// The event was handled before; nothing more is done.
+    Seen,
+}
+
+fn already_done() -> (Message, Handled) {
+    (Message::new().plain("Already done."), Handled::Seen)
+}
+
 /// One attempt of a handler: load, decide, say what to write.
 pub(crate) type Attempt<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Step, Failure>> + Send + 'a>>;
@@ -299,6 +314,15 @@ impl App {
         ctx: &Ctx,
         attempt: impl Fn() -> Attempt<'a>,
     ) -> Result<Message, Failure> {
+        self.transact_telling(ctx, attempt).await.map(|(m, _)| m)
+    }
+
+    /// [`Self::transact`], telling also whether it wrote.
+    pub(crate) async fn transact_telling<'a>(
+        &'a self,
+        ctx: &Ctx,
+        attempt: impl Fn() -> Attempt<'a>,
+    ) -> Result<(Message, Handled), Failure> {
         // An event seen before is found by its commit, which records the
         // event's id in the same transaction and is refused as a duplicate:
         // no read for it up front, which every event but a retry would pay.
@@ -336,7 +360,7 @@ impl App {
                         w.notify_one();
                     }
                     self.timings.observe(&reached);
-                    return Ok(reply);
+                    return Ok((reply, Handled::Wrote));
                 }
                 Ok(Decided::Done(m)) => return self.unless_seen(ctx, Ok(m)).await,
                 Ok(Decided::Failed(f @ Failure::User { .. })) => {
@@ -351,9 +375,7 @@ impl App {
                         turn = Some(self.queues.wait(id).await);
                     }
                 }
-                Err(StoreError::Duplicate) => {
-                    return Ok(Message::new().plain("Already done."));
-                }
+                Err(StoreError::Duplicate) => return Ok(already_done()),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -368,12 +390,10 @@ impl App {
         &self,
         ctx: &Ctx,
         decided: Result<Message, Failure>,
-    ) -> Result<Message, Failure> {
+    ) -> Result<(Message, Handled), Failure> {
         match &ctx.event_id {
-            Some(ev) if self.store.seen_event(ev).await? => {
-                Ok(Message::new().plain("Already done."))
-            }
-            _ => decided,
+            Some(ev) if self.store.seen_event(ev).await? => Ok(already_done()),
+            _ => decided.map(|m| (m, Handled::Nothing)),
         }
     }
 

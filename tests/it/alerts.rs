@@ -168,6 +168,14 @@ on_both_backends! {
         let resolved = &paging.hooks()[1].body;
         assert_eq!(resolved["incident"]["id"], "INC-1");
         assert_eq!(resolved["incident"]["status"], "resolved");
+
+        // The first notification once more, now that INC-1 is resolved: it
+        // was handled, so it opens nothing and is not counted again.
+        let said = alert(&bot, "/alerts/alertmanager", &fixture("alertmanager-firing.json")).await;
+        assert!(!said.contains("Opened"), "{said}");
+        assert_eq!(bot.store.incidents(true).await.unwrap().len(), 1);
+        let (_, metrics) = crate::support::http::get(bot.server.addr, "/metrics").await;
+        assert!(metrics.contains("tocsin_alerts_opened_total 1\n"), "{metrics}");
         assert!(paging.violations().is_empty(), "{:?}", paging.violations());
         assert!(bot.discord.violations().is_empty(), "{:?}", bot.discord.violations());
         bot.server.stop().await.unwrap();
