@@ -154,6 +154,9 @@ pub async fn start_with(mut config: Config, options: Options) -> Result<Running,
     if let (Some(c), Some(chat)) = (&config.slack, &slack_chat) {
         apis.push(chat.clone());
         sources.push((Platform::Slack, SlackState::source(chat.clone(), &c.timeline_reaction)));
+        // Links to flagged messages are made from the workspace's address.
+        let learn = chat.clone();
+        tokio::spawn(async move { learn.learn_workspace().await });
     }
     if let (Some(c), Some(chat)) = (&config.discord, &discord_chat) {
         apis.push(chat.clone());

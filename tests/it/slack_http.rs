@@ -22,11 +22,19 @@ struct Bot {
 
 impl Bot {
     async fn start(url: &str) -> Self {
-        let slack = SlackApi::start(
+        Self::start_on(url, Self::slack().await).await
+    }
+
+    async fn slack() -> SlackApi {
+        SlackApi::start(
             &[("CGENERAL", "general"), ("CANNOUNCE", "announce"), ("CSTAKE", "stakeholders")],
             &["UALICE", "UBOB", "UCAROL"],
         )
-        .await;
+        .await
+    }
+
+    /// Against a double the test has prepared.
+    async fn start_on(url: &str, slack: SlackApi) -> Self {
         let mut config = Config::default();
         config.server.listen = "127.0.0.1:0".into();
         config.database.url = url.into();
@@ -511,26 +519,33 @@ async fn a_declare_while_the_database_is_locked_is_answered_at_once_and_done_onc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flag_asks_slack_for_the_link_only_while_the_workspace_address_is_unknown() {
+async fn while_auth_test_fails_slack_makes_the_links_and_is_not_asked_again_at_once() {
     use crate::support::slack_api::Failure;
     let db = crate::support::db::TestDb::sqlite();
-    let bot = Bot::start(&db.url).await;
+    let slack = Bot::slack().await;
+    slack.fail("auth.test", [Failure::Status(503)]);
+    let bot = Bot::start_on(&db.url, slack).await;
     bot.command("UALICE", "CGENERAL", "declare Queue backed up").await;
     bot.settled().await;
     let ch = bot.slack.channel_named("inc-1-queue-backed-up").unwrap().0;
-    let (m1, m2) =
-        (bot.slack.say(&ch, "UBOB", "lag 40 s", None), bot.slack.say(&ch, "UBOB", "lag 2 s", None));
+    let m1 = bot.slack.say(&ch, "UBOB", "lag 40 s", None);
+    let reply = bot.slack.say(&ch, "UCAROL", "consumer 3 is stuck", Some(&m1));
     let link =
         |ts: &str| format!("https://tocsin-test.slack.com/archives/{ch}/p{}", ts.replace('.', ""));
 
-    // auth.test fails: the link is Slack's own.
-    bot.slack.fail("auth.test", [Failure::Status(503)]);
     assert_eq!(bot.reaction("EvL1", "reaction_added", "UCAROL", &ch, &m1).await, 200);
+    assert_eq!(bot.reaction("EvL2", "reaction_added", "UBOB", &ch, &reply).await, 200);
     assert_eq!(bot.entry(&ch, &m1).await.unwrap().link, Some(link(&m1)));
-    assert_eq!(bot.slack.calls("chat.getPermalink"), 1);
-
-    // Once auth.test answers, links are made here.
-    assert_eq!(bot.reaction("EvL2", "reaction_added", "UCAROL", &ch, &m2).await, 200);
-    assert_eq!(bot.entry(&ch, &m2).await.unwrap().link, Some(link(&m2)));
-    assert_eq!(bot.slack.calls("chat.getPermalink"), 1, "not asked again");
+    let thread = format!("{}?thread_ts={m1}&cid={ch}", link(&reply));
+    assert_eq!(
+        bot.entry(&ch, &reply).await.unwrap().link,
+        Some(thread),
+        "Slack's link for a reply opens its thread too"
+    );
+    assert_eq!(bot.slack.calls("chat.getPermalink"), 2);
+    assert_eq!(
+        bot.slack.calls("auth.test"),
+        1,
+        "asked once at start-up, then left alone for a while"
+    );
 }

@@ -19,17 +19,19 @@ const MAX_INVITE: usize = 1000;
 const MAX_TOPIC: usize = 250;
 
 pub struct SlackChat {
-    client: SlackHyperClient,
-    token: SlackApiToken,
+    pub(super) client: SlackHyperClient,
+    pub(super) token: SlackApiToken,
     pace: Pace,
     /// Who the bot is and where (auth.test), asked once.
-    me: tokio::sync::OnceCell<Me>,
+    pub(super) me: tokio::sync::OnceCell<Me>,
+    /// Who asks auth.test for the workspace's address, for links.
+    pub(super) learning: super::links::Learning,
 }
 
 /// The bot's own user id and its workspace's address, as auth.test gives them.
-struct Me {
-    user_id: String,
-    workspace: String,
+pub(super) struct Me {
+    pub(super) user_id: String,
+    pub(super) workspace: String,
 }
 
 impl SlackChat {
@@ -40,10 +42,11 @@ impl SlackChat {
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string())),
             pace: Pace::new(Duration::from_secs(1)),
             me: tokio::sync::OnceCell::new(),
+            learning: super::links::Learning::default(),
         }
     }
 
-    async fn me(&self) -> Result<&Me, ChatError> {
+    pub(super) async fn me(&self) -> Result<&Me, ChatError> {
         self.me
             .get_or_try_init(|| async {
                 let me =
@@ -216,61 +219,6 @@ impl SlackChat {
         })?;
         Ok(())
     }
-
-    /// A link to the message (a reply's names its thread too), made from
-    /// the workspace's address; asked of Slack only when that is unknown.
-    /// `None` when Slack will not give one.
-    pub async fn permalink(
-        &self,
-        channel: &str,
-        ts: &str,
-        thread_ts: Option<&str>,
-    ) -> Option<String> {
-        if let Ok(me) = self.me().await
-            && let Some(link) = message_link(&me.workspace, channel, ts, thread_ts)
-        {
-            return Some(link);
-        }
-        let req = SlackApiChatGetPermalinkRequest::new(channel.into(), SlackTs::new(ts.into()));
-        match self.client.open_session(&self.token).chat_get_permalink(&req).await {
-            Ok(r) => Some(r.permalink.to_string()),
-            Err(e) => {
-                tracing::warn!(error = %e, channel, ts, "no permalink for a flagged message");
-                None
-            }
-        }
-    }
-}
-
-/// The address Slack gives a message (`chat.getPermalink` answers the
-/// same): the workspace's, the channel, `p` and the ts without its dot; a
-/// reply adds its thread and channel as a query. `None` for an address that
-/// is not https or ids that are not Slack's.
-pub fn message_link(
-    workspace: &str,
-    channel: &str,
-    ts: &str,
-    thread_ts: Option<&str>,
-) -> Option<String> {
-    let ts_ok = |t: &str| t.split_once('.').is_some_and(|(s, f)| digits(s) && digits(f));
-    let ok = workspace.starts_with("https://")
-        && !channel.is_empty()
-        && channel.bytes().all(|b| b.is_ascii_alphanumeric())
-        && ts_ok(ts)
-        && thread_ts.is_none_or(ts_ok);
-    if !ok {
-        return None;
-    }
-    let base = workspace.trim_end_matches('/');
-    let mut link = format!("{base}/archives/{channel}/p{}", ts.replace('.', ""));
-    if let Some(thread) = thread_ts.filter(|t| *t != ts) {
-        link += &format!("?thread_ts={thread}&cid={channel}");
-    }
-    Some(link)
-}
-
-fn digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How a Slack failure should be handled.
@@ -479,42 +427,5 @@ impl ChatApi for SlackChat {
             Err(SlackClientError::ApiError(e)) if e.code == "already_archived" => Ok(()),
             Err(e) => Err(classify(e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::message_link;
-
-    const WS: &str = "https://acme.slack.com/";
-
-    #[test]
-    fn a_message_link_is_the_channel_and_the_ts_without_its_dot() {
-        let link = message_link(WS, "C024BE91L", "1700000000.123456", None);
-        assert_eq!(
-            link.as_deref(),
-            Some("https://acme.slack.com/archives/C024BE91L/p1700000000123456")
-        );
-    }
-
-    #[test]
-    fn a_reply_names_its_thread_and_a_thread_start_does_not() {
-        let reply = message_link(WS, "C1", "1700000001.000200", Some("1700000000.000100"));
-        assert_eq!(
-            reply.as_deref(),
-            Some(
-                "https://acme.slack.com/archives/C1/p1700000001000200?thread_ts=1700000000.000100&cid=C1"
-            )
-        );
-        let start = message_link(WS, "C1", "1700000000.000100", Some("1700000000.000100"));
-        assert_eq!(start.as_deref(), Some("https://acme.slack.com/archives/C1/p1700000000000100"));
-    }
-
-    #[test]
-    fn ids_that_are_not_slacks_are_left_to_slack_to_link() {
-        assert_eq!(message_link(WS, "C1/../x", "1700000000.1", None), None);
-        assert_eq!(message_link(WS, "C1", "1700000000", None), None);
-        assert_eq!(message_link(WS, "C1", "1.2", Some("1.2&x=y")), None);
-        assert_eq!(message_link("http://acme.slack.com/", "C1", "1.2", None), None);
     }
 }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod events;
+mod links;
 pub mod manifest;
 pub mod pace;
 pub mod render;
