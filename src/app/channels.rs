@@ -1,8 +1,9 @@
 //! Channels this process has seen to be incident channels, so that a
 //! reaction in one goes to the platform without asking the database first.
-//! A channel that is an incident's stays that incident's; only a purge takes
-//! it away, and then the flag's own read of the record finds no incident and
-//! records nothing. Other channels are not remembered (one may become an
+//! A channel that is an incident's stays that incident's, or stops being
+//! any incident's (a purge, a mark for deletion, a channel made anew); then
+//! the flag's own read of the record finds no incident and records nothing,
+//! at the cost of one needless look at the platform. Other channels are not remembered (one may become an
 //! incident's), so a 📌 elsewhere still costs one read.
 
 use std::collections::HashSet;

@@ -12,7 +12,9 @@ use super::{Result, StoreError};
 
 pub type SqliteStore = SqlStore<Sqlite>;
 
-/// How long a write waits for the database before it is refused.
+/// How long a write waits for the database before it is refused: half in
+/// this process's queue for the write connection, half for another process
+/// (a `tocsin` command, a backup) that holds SQLite's write lock.
 const BUSY: Duration = Duration::from_secs(2);
 
 impl Backend for Sqlite {
@@ -64,12 +66,13 @@ impl SqlStore<Sqlite> {
         let pool =
             SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        // The one writer; a write that waits its turn longer than the busy
-        // timeout is refused, as SQLite would have refused it.
+        // The one writer, shared in turn; together the two waits stay
+        // within the one a write had before.
         let writes = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(BUSY)
-            .connect_with(options)
+            .acquire_timeout(BUSY / 2)
+            .test_before_acquire(false)
+            .connect_with(options.busy_timeout(BUSY / 2))
             .await?;
         let group = Self::group_writer(writes.clone());
         Ok(Self { pool, writes, group })
