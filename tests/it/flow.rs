@@ -8,8 +8,17 @@ use tocsin::incident::{
 };
 use tocsin::outbox::ChatError;
 
-use crate::support::db::on_both_backends;
+use crate::support::db::{TestDb, on_both_backends};
 use crate::support::engine::{ANNOUNCE, Engine, ctx};
+
+/// An engine on `db` with INC-1 declared and its channel made.
+async fn declared(db: &TestDb) -> (Engine, String) {
+    let e = Engine::start(&db.url).await;
+    e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
+    e.deliver_all().await;
+    let ch = e.channel_of(1).await;
+    (e, ch)
+}
 
 fn message(channel: &str, id: &str, text: &str, minute: u32) -> FlaggedMessage {
     FlaggedMessage {
@@ -69,10 +78,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn flagging_one_message_twice_by_two_people_or_replaying_the_event_keeps_one_entry(db: &TestDb) {
-        let e = Engine::start(&db.url).await;
-        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
-        e.deliver_all().await;
-        let ch = e.channel_of(1).await;
+        let (e, ch) = declared(db).await;
         let msg = message(&ch, "1700000000.000100", "error rate 30%", 3);
         let mut carol = ctx("UCAROL", &ch);
         carol.event_id = Some("Ev001".into());
@@ -96,10 +102,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_flag_replayed_after_it_was_taken_back_changes_nothing(db: &TestDb) {
-        let e = Engine::start(&db.url).await;
-        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
-        e.deliver_all().await;
-        let ch = e.channel_of(1).await;
+        let (e, ch) = declared(db).await;
         let msg = message(&ch, "1700000000.000100", "error rate 30%", 3);
         let mut carol = ctx("UCAROL", &ch);
         carol.event_id = Some("EvFlag".into());
@@ -170,10 +173,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_platform_outage_delays_posts_but_loses_none_and_keeps_their_order(db: &TestDb) {
-        let e = Engine::start(&db.url).await;
-        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
-        e.deliver_all().await;
-        let ch = e.channel_of(1).await;
+        let (e, ch) = declared(db).await;
         e.slack.fail_next([
             ChatError::Unavailable("503".into()),
             ChatError::RateLimited(std::time::Duration::from_millis(30)),
@@ -238,10 +238,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_platform_that_never_answers_delays_one_post_and_blocks_nothing_else(db: &TestDb) {
-        let e = Engine::start(&db.url).await;
-        e.run("UALICE", "CGENERAL", "declare Checkout failing").await;
-        e.deliver_all().await;
-        let ch = e.channel_of(1).await;
+        let (e, ch) = declared(db).await;
         e.slack.hang_next_posts(1);
         e.run("UALICE", &ch, "note first").await;
         e.run("UALICE", &ch, "note second").await;
