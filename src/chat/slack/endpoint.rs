@@ -206,7 +206,8 @@ fn crashed(e: &tokio::task::JoinError) -> Message {
 }
 
 /// The "Add to timeline" shortcut: the message comes with it; its link is
-/// asked for (within a deadline) and the answer goes to the response_url.
+/// made (or, while the workspace's address is unknown, asked for within a
+/// deadline) and the answer goes to the response_url.
 async fn shortcut(slack: &SlackState, s: Shortcut) -> Handled {
     let Shortcut { user, channel, ts, thread_ts, author, text, files, response_url } = s;
     let Some(at) = events::ts_time(&ts) else {
