@@ -33,6 +33,15 @@ impl Bot {
         .await
     }
 
+    /// Started, with INC-1 "Checkout failing" declared; and its channel.
+    async fn with_incident(url: &str) -> (Self, String) {
+        let bot = Self::start(url).await;
+        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
+        bot.settled().await;
+        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").expect("channel created");
+        (bot, ch)
+    }
+
     /// Against a double the test has prepared.
     async fn start_on(url: &str, slack: SlackApi) -> Self {
         let mut config = Config::default();
@@ -283,10 +292,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_reaction_removed_before_its_event_is_handled_flags_nothing(db: &TestDb) {
-        let bot = Bot::start(&db.url).await;
-        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
-        bot.settled().await;
-        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let (bot, ch) = Bot::with_incident(&db.url).await;
         let ts = bot.slack.say(&ch, "UBOB", "probably nothing", None);
         // Added and taken back at once; the removal's event is handled first.
         bot.slack.react(&ch, &ts, "pushpin", "UCAROL");
@@ -301,10 +307,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_reaction_removed_while_its_flag_is_on_its_way_is_taken_off_once_the_flag_is_recorded(db: &TestDb) {
-        let bot = Bot::start(&db.url).await;
-        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
-        bot.settled().await;
-        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let (bot, ch) = Bot::with_incident(&db.url).await;
         let ts = bot.slack.say(&ch, "UBOB", "probably nothing", None);
         // The flag has seen the 📌 on the message, then waits on a name.
         let gate = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -334,10 +337,7 @@ on_both_backends! {
 
 on_both_backends! {
     async fn a_flag_looks_at_its_message_again_only_when_a_removal_may_have_crossed_it(db: &TestDb) {
-        let bot = Bot::start(&db.url).await;
-        bot.command("UALICE", "CGENERAL", "declare Checkout failing").await;
-        bot.settled().await;
-        let (ch, _) = bot.slack.channel_named("inc-1-checkout-failing").unwrap();
+        let (bot, ch) = Bot::with_incident(&db.url).await;
         let ts = bot.slack.say(&ch, "UBOB", "error rate 30%", None);
         assert_eq!(bot.reaction("EvL1", "reaction_added", "UCAROL", &ch, &ts).await, 200);
         assert!(bot.entry(&ch, &ts).await.is_some_and(|e| e.state == EntryState::Active));
@@ -481,7 +481,7 @@ async fn a_declare_while_the_database_is_locked_is_answered_at_once_and_done_onc
     use sqlx::Connection;
     let db = crate::support::db::TestDb::sqlite();
     let bot = Bot::start(&db.url).await;
-    // Another process holds the write lock for six seconds.
+    // Another process holds the write lock until tocsin has answered "working on it".
     let mut blocker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
     let url = bot.slack.response_url();
@@ -503,15 +503,14 @@ async fn a_declare_while_the_database_is_locked_is_answered_at_once_and_done_onc
     assert!(took < Duration::from_secs(3), "answered within Slack's 3 seconds: {took:?}");
     let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(v["text"], tocsin::chat::slack::endpoint::WORKING);
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(6) - started.elapsed()).await; // the lock's length, not a wait for tocsin
-        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
-    });
+    // Nothing is declared while the lock is held; once it is let go, the
+    // command tried again gets through.
+    assert!(bot.store.incidents(true).await.unwrap().is_empty());
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
     eventually("the result on the response_url", Duration::from_secs(30), || async {
         bot.slack.responses().iter().any(|r| r.starts_with("Declared INC-1"))
     })
     .await;
-    release.await.unwrap();
     // Slack delivers the same command again (same trigger_id): nothing twice.
     let (status, _) = bot.post("/slack/commands", "application/x-www-form-urlencoded", &body).await;
     assert_eq!(status, 200);
