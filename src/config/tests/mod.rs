@@ -4,7 +4,11 @@ use std::path::Path;
 use super::raw::{self, keys};
 use super::*;
 
-const EXAMPLE: &str = include_str!("../../bot.toml.example");
+mod interpolation;
+mod keys;
+mod severities;
+
+const EXAMPLE: &str = include_str!("../../../bot.toml.example");
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -233,154 +237,6 @@ fn every_key_the_parser_knows_is_in_the_example() {
 }
 
 #[test]
-fn environment_variables_are_interpolated_and_double_dollar_is_literal() {
-    let env = |name: &str| match name {
-        "SLACK_TOKEN" => Some("xoxb-1".to_owned()),
-        "QUOTED" => Some(r#"se"cr\et"#.to_owned()),
-        "HOST" => Some("db.internal".to_owned()),
-        _ => None,
-    };
-    let text = r#"
-        [database]
-        url = "postgres://tocsin:p$$ss@${HOST}/tocsin"
-        [slack]
-        bot_token = "${SLACK_TOKEN}"
-        signing_secret = "${QUOTED}"
-        announce_channel = "$${NOT_A_VAR} costs $5"
-    "#;
-    let c = Config::from_toml(text, "bot.toml", &env).unwrap();
-    assert_eq!(c.database.url, "postgres://tocsin:p$$ss@db.internal/tocsin");
-    assert!(c.database.is_postgres());
-    let slack = c.slack.unwrap();
-    assert_eq!(slack.bot_token, "xoxb-1");
-    assert_eq!(slack.signing_secret, r#"se"cr\et"#);
-    assert_eq!(slack.announce_channel.as_deref(), Some("${NOT_A_VAR} costs $5"));
-}
-
-#[test]
-fn interpolated_values_are_not_interpolated_again() {
-    let env = |name: &str| (name == "A").then(|| "${B}".to_owned());
-    let c = Config::from_toml("[console]\nuser = \"${A}\"", "bot.toml", &env);
-    // "${B}" contains no whitespace, so it is a valid console user name.
-    assert_eq!(c.unwrap().console.user, "${B}");
-}
-
-#[test]
-fn an_unset_environment_variable_is_named_with_its_key() {
-    let e = error("[slack]\nbot_token = \"${SLACK_BOT_TOKEN}\"\nsigning_secret = \"s\"\n");
-    assert_eq!(e, "bot.toml: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set");
-}
-
-#[test]
-fn a_variable_mentioned_in_a_comment_is_not_looked_up() {
-    let c = parse("# token = \"${UNSET}\"\n[server] # ${ALSO_UNSET}\nlisten = \"0.0.0.0:80\"\n");
-    assert_eq!(c.unwrap().server.listen, "0.0.0.0:80");
-}
-
-#[test]
-fn a_malformed_variable_reference_is_an_error() {
-    let e = error("[console]\nuser = \"${oops\"\n");
-    assert_eq!(e, r#"bot.toml: console.user: unterminated "${" (write "$${" for a literal "${")"#);
-    let e = error("[console]\nuser = \"${1X}\"\n");
-    assert!(e.starts_with(r#"bot.toml: console.user: "${1X}" is not a valid environment"#), "{e}");
-}
-
-#[test]
-fn an_unknown_key_at_the_top_level_is_named_in_the_error() {
-    assert_eq!(
-        error("slak = 1\n"),
-        "bot.toml: slak: unknown key (expected one of: server, database, slack, discord, \
-         incidents, roles, teams, postmortem, console, alerts, pagerduty, opsgenie, webhooks, report, status_page)"
-    );
-}
-
-#[test]
-fn an_unknown_key_is_named_in_the_error() {
-    assert_eq!(
-        error("[server]\nlistn = \"0.0.0.0:3000\"\n"),
-        "bot.toml: server.listn: unknown key (expected one of: listen, public_url, \
-         header_timeout_seconds, max_connections)"
-    );
-}
-
-#[test]
-fn an_unknown_key_in_a_list_of_tables_names_its_index() {
-    let e = error(
-        "[[roles]]\nkey = \"commander\"\nname = \"IC\"\n\
-         [[roles]]\nkey = \"comms\"\nnmae = \"Comms\"\n",
-    );
-    assert_eq!(e, "bot.toml: roles[1].nmae: unknown key (expected one of: key, name, description)");
-    assert_eq!(
-        parse("[[teams]]\nname = \"a\"\nusers = []").unwrap_err().key(),
-        Some("teams[0].users")
-    );
-}
-
-#[test]
-fn an_unknown_key_with_odd_characters_is_quoted() {
-    let e = error("[server]\n\"lis ten\" = 1\n");
-    assert!(e.starts_with(r#"bot.toml: server."lis ten": unknown key"#), "{e}");
-}
-
-#[test]
-fn a_missing_required_key_is_named() {
-    assert_eq!(error("[slack]\nbot_token = \"t\"\n"), "bot.toml: slack.signing_secret: missing");
-    assert_eq!(
-        error(
-            "[discord]\nbot_token = \"t\"\napplication_id = \"1\"\npublic_key = \"abababababababababababababababababababababababababababababababab\"\n"
-        ),
-        "bot.toml: discord.guild_id: missing"
-    );
-}
-
-#[test]
-fn a_required_key_set_to_an_empty_string_is_an_error() {
-    let env = |_: &str| Some(String::new());
-    let e = Config::from_toml(
-        "[slack]\nbot_token = \"${SLACK_BOT_TOKEN}\"\nsigning_secret = \"s\"\n",
-        "bot.toml",
-        &env,
-    )
-    .unwrap_err();
-    assert_eq!(e.to_string(), "bot.toml: slack.bot_token: must not be empty");
-}
-
-#[test]
-fn an_optional_key_set_to_an_empty_string_is_not_set() {
-    let c =
-        parse("[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\napp_token = \"\"\n").unwrap();
-    assert_eq!(c.slack.unwrap().app_token, None);
-}
-
-#[test]
-fn a_value_of_the_wrong_type_is_named() {
-    assert_eq!(
-        error("[server]\nlisten = 3000\n"),
-        "bot.toml: server.listen: expected a string, found an integer"
-    );
-    assert_eq!(
-        error("server = \"x\"\n"),
-        "bot.toml: server: expected a table ([server]), found a string"
-    );
-    assert_eq!(
-        error("[roles]\nkey = \"commander\"\n"),
-        "bot.toml: roles: expected an array of tables ([[roles]]), found a table"
-    );
-    assert_eq!(
-        error("[incidents]\nsevertities = 1\n").split(':').nth(1),
-        Some(" incidents.severtities")
-    );
-    assert_eq!(
-        error("[incidents]\nseverities = [\"SEV1\", 2]\n"),
-        "bot.toml: incidents.severities[1]: expected a string, found an integer"
-    );
-    assert_eq!(
-        error("[incidents]\npurge_grace_hours = -1\n"),
-        "bot.toml: incidents.purge_grace_hours: -1 is out of range (0 to 4294967295)"
-    );
-}
-
-#[test]
 fn a_platform_section_turns_the_platform_on() {
     let c = parse(
         "[slack]\nbot_token = \"t\"\nsigning_secret = \"s\"\n\
@@ -445,86 +301,6 @@ fn secrets_are_redacted_from_debug_output() {
 }
 
 #[test]
-fn a_default_severity_that_is_not_a_severity_is_rejected() {
-    assert_eq!(
-        error("[incidents]\ndefault_severity = \"SEV9\"\n"),
-        r#"bot.toml: incidents.default_severity: "SEV9" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
-    );
-}
-
-#[test]
-fn severities_match_case_insensitively_and_keep_their_configured_spelling() {
-    let c =
-        parse("[incidents]\nseverities = [\"P1\", \"P2\", \"P3\"]\ndefault_severity = \"p2\"\n")
-            .unwrap();
-    assert_eq!(c.incidents.default_severity, "P2");
-    assert_eq!(c.severity_rank("p1"), Some(0));
-    assert_eq!(c.severity_rank("P3"), Some(2));
-    assert_eq!(c.severity_rank("P4"), None);
-    assert_eq!(c.severity("p3"), Some("P3"));
-    // None of SEV1-SEV4 survive, so no reminders by default.
-    assert!(c.incidents.update_reminder_minutes.is_empty());
-}
-
-#[test]
-fn custom_severities_need_a_default_when_sev3_is_gone() {
-    let e = error("[incidents]\nseverities = [\"P1\", \"P2\"]\n");
-    assert_eq!(
-        e,
-        r#"bot.toml: incidents.default_severity: missing, and the built-in default "SEV3" is not one of the severities (P1, P2)"#
-    );
-}
-
-#[test]
-fn the_default_reminders_are_filtered_to_the_configured_severities() {
-    let c = parse("[incidents]\nseverities = [\"sev1\", \"SEV3\", \"SEV5\"]\n").unwrap();
-    let expected: BTreeMap<String, u32> = [("sev1".to_owned(), 15), ("SEV3".to_owned(), 60)].into();
-    assert_eq!(c.incidents.update_reminder_minutes, expected);
-    assert_eq!(c.reminder_minutes("SEV1"), Some(15));
-    assert_eq!(c.reminder_minutes("SEV5"), None);
-}
-
-#[test]
-fn a_reminder_table_replaces_the_defaults() {
-    let c = parse("[incidents.update_reminder_minutes]\nsev1 = 5\nSEV2 = 10\n").unwrap();
-    let expected: BTreeMap<String, u32> = [("SEV1".to_owned(), 5), ("SEV2".to_owned(), 10)].into();
-    assert_eq!(c.incidents.update_reminder_minutes, expected);
-    assert_eq!(c.reminder_minutes("SEV3"), None);
-}
-
-#[test]
-fn a_reminder_for_an_unknown_severity_is_rejected() {
-    assert_eq!(
-        error("[incidents.update_reminder_minutes]\nSEV9 = 5\n"),
-        r#"bot.toml: incidents.update_reminder_minutes.SEV9: "SEV9" is not one of the severities (SEV1, SEV2, SEV3, SEV4)"#
-    );
-    assert_eq!(
-        parse("[incidents.update_reminder_minutes]\nSEV1 = 0\n").unwrap_err().key(),
-        Some("incidents.update_reminder_minutes.SEV1")
-    );
-    assert_eq!(
-        parse("[incidents.update_reminder_minutes]\nSEV1 = 5\nsev1 = 6\n").unwrap_err().key(),
-        Some("incidents.update_reminder_minutes.sev1")
-    );
-}
-
-#[test]
-fn bad_severity_lists_are_rejected() {
-    assert_eq!(
-        error("[incidents]\nseverities = []\n"),
-        "bot.toml: incidents.severities: must list at least one severity"
-    );
-    assert_eq!(
-        error("[incidents]\nseverities = [\"SEV1\", \"sev1\"]\n"),
-        r#"bot.toml: incidents.severities[1]: "sev1" is already listed as incidents.severities[0]"#
-    );
-    assert_eq!(
-        parse("[incidents]\nseverities = [\"SEV 1\"]\n").unwrap_err().key(),
-        Some("incidents.severities[0]")
-    );
-}
-
-#[test]
 fn the_channel_prefix_is_checked() {
     assert_eq!(
         parse("[incidents]\nchannel_prefix = \"outage\"\n").unwrap().incidents.channel_prefix,
@@ -548,39 +324,6 @@ fn a_purge_grace_of_zero_is_rejected() {
         parse("[incidents]\npurge_grace_hours = 1\n").unwrap().incidents.purge_grace_hours,
         1
     );
-}
-
-#[test]
-fn duplicate_role_keys_are_rejected() {
-    let e = error(
-        "[[roles]]\nkey = \"commander\"\nname = \"IC\"\n\
-         [[roles]]\nkey = \"comms\"\nname = \"Comms\"\n\
-         [[roles]]\nkey = \"comms\"\nname = \"Comms again\"\n",
-    );
-    assert_eq!(e, r#"bot.toml: roles[2].key: "comms" is already used by roles[1]"#);
-}
-
-#[test]
-fn roles_replace_the_defaults_and_must_include_a_commander() {
-    let c = parse("[[roles]]\nkey = \"commander\"\nname = \"IC\"\n[[roles]]\nkey = \"ops-1\"\nname = \"Ops\"\n")
-        .unwrap();
-    assert_eq!(c.roles.len(), 2);
-    assert_eq!(c.roles[1].description, "");
-    assert_eq!(c.role("OPS-1").map(|r| r.name.as_str()), Some("Ops"));
-    assert_eq!(
-        error("[[roles]]\nkey = \"lead\"\nname = \"Lead\"\n"),
-        r#"bot.toml: roles: no role has key "commander" (it is required: the commander leads every incident)"#
-    );
-    assert_eq!(parse("roles = []\n").unwrap_err().key(), Some("roles"));
-    assert_eq!(
-        parse("[[roles]]\nkey = \"Commander\"\nname = \"IC\"\n").unwrap_err().key(),
-        Some("roles[0].key")
-    );
-    assert_eq!(
-        parse("[[roles]]\nkey = \"commander\"\n").unwrap_err().to_string(),
-        "bot.toml: roles[0].name: missing"
-    );
-    assert!(parse(&format!("[[roles]]\nkey = \"c{}\"\nname = \"x\"\n", "a".repeat(31))).is_err());
 }
 
 #[test]
@@ -616,20 +359,6 @@ fn the_listen_address_and_public_url_are_checked() {
         .unwrap();
     assert_eq!(c.server.listen_addr().unwrap().port(), 8080);
     assert_eq!(c.server.public_url.as_deref(), Some("https://t.example.com"));
-}
-
-#[test]
-fn a_syntax_error_gives_a_line_number() {
-    let e = error("[server]\nlisten = \"127.0.0.1:3000\"\n\nlisten2 = 127.0.0.1:3000\n");
-    assert!(e.starts_with("bot.toml: line 4: invalid TOML: "), "{e}");
-    assert!(!e.contains('\n'), "{e}");
-    assert_eq!(parse("a = 1\na = 2\n").unwrap_err().key(), None);
-}
-
-#[test]
-fn a_duplicate_key_is_a_syntax_error_with_its_line() {
-    let e = error("[console]\nuser = \"a\"\nuser = \"b\"\n");
-    assert_eq!(e, "bot.toml: line 3: invalid TOML: duplicate key `user`");
 }
 
 #[test]
@@ -757,22 +486,4 @@ fn console_settings_are_read() {
         error("[console]\nuser = \"alice smith\"\n"),
         r#"bot.toml: console.user: "alice smith" must be one word"#
     );
-}
-
-#[test]
-fn interpolate_handles_dollars_at_every_position() {
-    let env = |n: &str| (n == "V").then(|| "v".to_owned());
-    let run = |s: &str| env::interpolate(s, &env);
-    assert_eq!(run("").unwrap(), "");
-    assert_eq!(run("$").unwrap(), "$");
-    assert_eq!(run("$$").unwrap(), "$$");
-    assert_eq!(run("a$b").unwrap(), "a$b");
-    assert_eq!(run("${V}${V}").unwrap(), "vv");
-    assert_eq!(run("$${V}").unwrap(), "${V}");
-    assert_eq!(run("$$${V}").unwrap(), "$${V}");
-    assert_eq!(run("x${V}y").unwrap(), "xvy");
-    assert_eq!(run("€${V}€").unwrap(), "€v€");
-    assert_eq!(run("${W}").unwrap_err(), "environment variable W is not set");
-    assert!(run("${}").is_err());
-    assert!(run("${V").is_err());
 }
