@@ -13,7 +13,8 @@
 //! else, or anything that way did not foresee, goes the careful way below.
 //! On PostgreSQL each replica has its own writer: the version checks decide
 //! between replicas, and a conflict with another replica's write is decided
-//! again here like one within the batch.
+//! again here like one within the batch. The outbox worker's writes
+//! (`chores.rs`) share the transaction too, after the commits.
 
 use std::collections::HashMap;
 
@@ -23,6 +24,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batched;
+use super::chores::{Chore, Leased};
 use super::sql::{Backend, SqlStore};
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
@@ -41,9 +43,21 @@ pub(super) struct Waiting {
     pub(super) done: oneshot::Sender<Result<()>>,
 }
 
+/// What the writer is given: a commit, or an outbox chore.
+pub(super) enum Job {
+    Commit(Box<Waiting>),
+    Chore(Chore, oneshot::Sender<Result<Leased>>),
+}
+
 /// The way to the writer; the writer stops when the last one is dropped.
 pub(super) struct GroupWriter {
-    to_writer: mpsc::Sender<Waiting>,
+    to_writer: mpsc::Sender<Job>,
+}
+
+/// The writer took a job and went away before answering: it may or may not
+/// have been written, and it must not be written again blindly.
+fn stopped() -> StoreError {
+    StoreError::NotWritten { why: "the group writer stopped".into(), transient: true, maybe: true }
 }
 
 impl GroupWriter {
@@ -56,22 +70,28 @@ impl GroupWriter {
         redecide: Option<Redecide>,
     ) -> std::result::Result<Result<()>, (Commit, Option<Redecide>)> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(w)) =
-            self.to_writer.send(Waiting { commit, redecide, redecided: false, done }).await
-        {
+        let job = Job::Commit(Box::new(Waiting { commit, redecide, redecided: false, done }));
+        if let Err(mpsc::error::SendError(Job::Commit(w))) = self.to_writer.send(job).await {
             return Err((w.commit, w.redecide));
         }
-        // The writer took it and went away before answering: it may or may
-        // not have been written, and it must not be written again blindly.
-        Ok(answer.await.unwrap_or_else(|_| {
-            Err(StoreError::NotWritten {
-                why: "the group writer stopped".into(),
-                transient: true,
-                maybe: true,
-            })
-        }))
+        Ok(answer.await.unwrap_or_else(|_| Err(stopped())))
+    }
+
+    /// Makes `chore` in the next transaction; returns once it is durable.
+    /// `Err` gives it back, not made, when the writer is gone.
+    pub(super) async fn chore(&self, chore: Chore) -> std::result::Result<Result<Leased>, Chore> {
+        let (done, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(Job::Chore(chore, _))) =
+            self.to_writer.send(Job::Chore(chore, done)).await
+        {
+            return Err(chore);
+        }
+        Ok(answer.await.unwrap_or_else(|_| Err(stopped())))
     }
 }
+
+/// The chores of one transaction, each with the way to its caller.
+type Chores = Vec<(Chore, oneshot::Sender<Result<Leased>>)>;
 
 /// The incidents this transaction has written so far, as they now stand:
 /// a decision made on an older version is made again against these, with
@@ -91,16 +111,18 @@ fn learn(known: &mut Known, c: &Commit) {
     }
 }
 
-/// Tells every commit of the batch that it was not written, and why;
-/// `maybe` when the transaction reached COMMIT, so it might have been.
-fn refuse(batch: Vec<Waiting>, why: &StoreError, maybe: bool) {
-    tracing::warn!(error = %why, commits = batch.len(), "a group of commits was not written");
+/// Tells every commit and chore of the transaction that it was not
+/// written, and why; `maybe` when the transaction reached COMMIT, so it
+/// might have been.
+fn refuse(batch: Vec<Waiting>, chores: Chores, why: &StoreError, maybe: bool) {
+    tracing::warn!(error = %why, commits = batch.len(), chores = chores.len(), "a group of commits was not written");
+    let not =
+        || StoreError::NotWritten { why: why.to_string(), transient: why.is_transient(), maybe };
     for w in batch {
-        let _ = w.done.send(Err(StoreError::NotWritten {
-            why: why.to_string(),
-            transient: why.is_transient(),
-            maybe,
-        }));
+        let _ = w.done.send(Err(not()));
+    }
+    for (_, done) in chores {
+        let _ = done.send(Err(not()));
     }
 }
 
@@ -121,27 +143,37 @@ where
 {
     /// Starts this process's group writer on `pool`.
     pub(super) fn group_writer(pool: Pool<DB>) -> GroupWriter {
-        let (to_writer, mut waiting) = mpsc::channel::<Waiting>(4 * MOST);
+        let (to_writer, mut waiting) = mpsc::channel::<Job>(4 * MOST);
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MOST);
-            while waiting.recv_many(&mut batch, MOST).await > 0 {
-                Self::write_group(&pool, std::mem::take(&mut batch)).await;
+            let mut jobs = Vec::with_capacity(MOST);
+            while waiting.recv_many(&mut jobs, MOST).await > 0 {
+                let (mut batch, mut chores) = (Vec::new(), Vec::new());
+                for job in jobs.drain(..) {
+                    match job {
+                        Job::Commit(w) => batch.push(*w),
+                        Job::Chore(c, done) => chores.push((c, done)),
+                    }
+                }
+                Self::write_group(&pool, batch, chores).await;
             }
         });
         GroupWriter { to_writer }
     }
 
     /// One transaction for the whole batch: the short way when every commit is
-    /// plain, else (or when the short way meets the unforeseen) the careful way.
-    async fn write_group(pool: &Pool<DB>, mut batch: Vec<Waiting>) {
+    /// plain, else (or when the short way meets the unforeseen) the careful
+    /// way; then the chores.
+    async fn write_group(pool: &Pool<DB>, mut batch: Vec<Waiting>, chores: Chores) {
         let begin = || pool.begin_with(DB::BEGIN);
         let mut tx = match begin().await {
             Ok(tx) => tx,
-            Err(e) => return refuse(batch, &e.into(), false),
+            Err(e) => return refuse(batch, chores, &e.into(), false),
         };
         // `None`: the caller gave up waiting before its turn, so it is not written.
         let mut outcomes = None;
-        if batch.iter().all(|w| batched::plain(&w.commit)) {
+        if batch.is_empty() {
+            outcomes = Some(Vec::new());
+        } else if batch.iter().all(|w| batched::plain(&w.commit)) {
             match Self::write_plain(&mut tx, &mut batch).await {
                 Ok(o) => outcomes = Some(o),
                 Err(why) => {
@@ -154,7 +186,7 @@ where
                     };
                     tx = match again {
                         Ok(tx) => tx,
-                        Err(e) => return refuse(batch, &e.into(), false),
+                        Err(e) => return refuse(batch, chores, &e.into(), false),
                     };
                 }
             }
@@ -163,18 +195,35 @@ where
             Some(o) => o,
             None => match Self::write_carefully(&mut tx, &mut batch).await {
                 Ok(o) => o,
-                Err(e) => return refuse(batch, &e, false),
+                Err(e) => return refuse(batch, chores, &e, false),
             },
         };
+        // After the commits, so that the careful way's fresh start cannot
+        // undo them. A chore's statement fails only when the database does.
+        let mut made = Vec::with_capacity(chores.len());
+        for (chore, done) in &chores {
+            // Nobody waits for these rows: leasing them would hold them back.
+            if done.is_closed() && matches!(chore, Chore::Claim { .. }) {
+                made.push(Vec::new());
+                continue;
+            }
+            match Self::make_chore(&mut tx, chore).await {
+                Ok(m) => made.push(m),
+                Err(e) => return refuse(batch, chores, &e, false),
+            }
+        }
         if let Err(e) = tx.commit().await {
             // A COMMIT that failed (an fsync error) may still be found written
             // after recovery: not a "nothing written".
-            return refuse(batch, &e.into(), true);
+            return refuse(batch, chores, &e.into(), true);
         }
         for (w, outcome) in batch.into_iter().zip(outcomes) {
             if let Some(outcome) = outcome {
                 let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
             }
+        }
+        for ((_, done), m) in chores.into_iter().zip(made) {
+            let _ = done.send(Ok(m));
         }
     }
 

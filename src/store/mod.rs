@@ -2,6 +2,7 @@
 //! with its own migrations; the backend is chosen by the URL's scheme.
 
 mod batched;
+mod chores;
 mod group;
 mod lead;
 mod postgres;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
+use super::chores::Chore;
 use super::{Commit, Result, StoreError, SubscriptionChange, Versioned, Write};
 use crate::incident::{
     ChannelRef, Incident, IncidentId, MessageKey, Platform, Subscription, TimelineEntry,
@@ -42,9 +43,10 @@ pub struct SqlStore<DB: Backend> {
     /// sleeping in growing steps (about a third of a second after a dozen
     /// tries) while others take the lock. On PostgreSQL, the same pool.
     pub(super) writes: Pool<DB>,
-    /// The group writer: this process's commits share transactions and
-    /// flushes to disk. Replicas on PostgreSQL each have their own, side by
-    /// side; the version checks decide between them.
+    /// The group writer: this process's commits and the outbox worker's
+    /// writes share transactions and flushes to disk. Replicas on
+    /// PostgreSQL each have their own, side by side; the version checks
+    /// decide between them.
     pub(super) group: super::group::GroupWriter,
 }
 
@@ -521,14 +523,8 @@ where
     ) -> Result<Vec<super::Claimed>> {
         // ",slack,pager," — matched against ',' || platform || ',' in SQL.
         let wanted: String = sinks.iter().map(|p| format!(",{p}")).collect::<String>() + ",";
-        let rows: Vec<(i64, i64, String, String, i64, Option<String>)> = sqlx::query_as(DB::CLAIM)
-            .bind(now)
-            .bind(limit)
-            .bind(worker)
-            .bind(lease_until)
-            .bind(wanted)
-            .fetch_all(&self.writes)
-            .await?;
+        let worker = worker.to_string();
+        let rows = self.chore(Chore::Claim { worker, now, lease_until, limit, wanted }).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, incident, platform, payload, attempts, progress) in rows {
             out.push(super::Claimed {
@@ -551,53 +547,20 @@ where
         now: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<()> {
-        let outcome = if error.is_some() { "failed" } else { "delivered" };
-        let mut tx = self.writes.begin_with(DB::BEGIN).await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET done_at = $1, outcome = $2, last_error = COALESCE($3, last_error),
-             leased_by = NULL, lease_until = NULL WHERE id = $4 AND leased_by = $5",
-        )
-        .bind(now)
-        .bind(outcome)
-        .bind(error)
-        .bind(id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?;
-        if DB::affected(&done) == 1 {
-            sqlx::query(
-                "INSERT INTO outbox_totals (outcome, n) VALUES ($1, 1)
-                 ON CONFLICT (outcome) DO UPDATE SET n = outbox_totals.n + 1",
-            )
-            .bind(outcome)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        let (worker, error) = (worker.to_string(), error.map(str::to_string));
+        self.chore(Chore::Finish { id, worker, now, error }).await?;
         Ok(())
     }
 
     async fn retry_at(&self, id: i64, worker: &str, at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $1, last_error = $2, leased_by = NULL, lease_until = NULL
-                 WHERE id = $3 AND leased_by = $4",
-            )
-            .bind(at)
-            .bind(error)
-            .bind(id)
-            .bind(worker)
-            .execute(&self.writes)
-            .await?;
+        let (worker, error) = (worker.to_string(), error.to_string());
+        self.chore(Chore::Retry { id, worker, at, error }).await?;
         Ok(())
     }
 
     async fn record_progress(&self, id: i64, worker: &str, progress: &str) -> Result<()> {
-        sqlx::query("UPDATE outbox SET progress = $1 WHERE id = $2 AND leased_by = $3")
-            .bind(progress)
-            .bind(id)
-            .bind(worker)
-            .execute(&self.writes)
-            .await?;
+        let (worker, progress) = (worker.to_string(), progress.to_string());
+        self.chore(Chore::Progress { id, worker, progress }).await?;
         Ok(())
     }
 

@@ -362,6 +362,18 @@ fn a_store_outlives_the_runtime_that_opened_it() {
     later.block_on(async {
         let inc = with_incident(&*s).await;
         assert_eq!(s.incident(inc.id).await.unwrap().unwrap().value, inc);
+        // The outbox worker's writes too.
+        s.commit(Commit { outbox: vec![item(inc.id.0, Platform::Slack, 1)], ..Default::default() })
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let claimed =
+            s.claim("w", now, now + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        s.record_progress(claimed[0].id, "w", "{\"parts\":1}").await.unwrap();
+        s.finish(claimed[0].id, "w", now, None).await.unwrap();
+        let stats = s.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.delivered), (0, 1));
     });
 }
 
@@ -425,4 +437,69 @@ on_both_backends! {
     assert_eq!(s.entry(&key).await.unwrap().unwrap().version, 2, "inserted, then updated once");
     assert_eq!(s.outbox_stats().await.unwrap().pending, 5, "the outbox rows of the notes written");
 }
+}
+
+on_both_backends! {
+    async fn outbox_claims_and_finishes_sent_among_commits_each_get_their_own_answer(db: &TestDb) {
+        // They share the group writer's transactions with the commits around
+        // them; each still leases, finishes or writes exactly what it would alone.
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        let lanes = [inc.id.0, with_incident(&*s).await.id.0];
+        let first: Vec<OutboxItem> = (0..60u32).map(|n| item(lanes[n as usize % 2], Platform::ALL[(n / 2) as usize % 3], n)).collect();
+        s.commit(Commit { outbox: first, ..Default::default() }).await.unwrap();
+        let committed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for n in 0..40u32 {
+            let (s, committed) = (s.clone(), committed.clone());
+            let commit = Commit {
+                event_id: Some(format!("Ev{n}")),
+                entries: vec![Write::Insert(flagged(&format!("m{n}"), n as i64))],
+                outbox: vec![item(lanes[n as usize % 2], Platform::Console, 100 + n)],
+                ..Default::default()
+            };
+            tasks.push(tokio::spawn(async move {
+                s.commit(commit).await.unwrap();
+                committed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Vec::new()
+            }));
+        }
+        for w in 0..3 {
+            let (s, committed) = (s.clone(), committed.clone());
+            tasks.push(tokio::spawn(async move {
+                let name = format!("w{w}");
+                let mut got = Vec::new();
+                loop {
+                    // Read before the claim: an empty claim after every commit is
+                    // in leaves nothing that this worker would see later.
+                    let all_in = committed.load(std::sync::atomic::Ordering::SeqCst) == 40;
+                    let now = Utc::now();
+                    let batch = s.claim(&name, now, now + Duration::seconds(60), 4, &Sink::CHAT).await.unwrap();
+                    if batch.is_empty() {
+                        if all_in {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                    for c in batch {
+                        s.record_progress(c.id, &name, "{}").await.unwrap();
+                        s.finish(c.id, &name, Utc::now(), None).await.unwrap();
+                        got.push(c.payload);
+                    }
+                }
+                got
+            }));
+        }
+        let mut delivered = Vec::new();
+        for t in tasks {
+            delivered.extend(t.await.unwrap());
+        }
+        let n = delivered.len();
+        delivered.sort();
+        delivered.dedup();
+        assert_eq!((n, delivered.len()), (100, 100), "every row delivered once");
+        let stats = s.outbox_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.delivered), (0, 100));
+        assert_eq!(s.timeline(inc.id).await.unwrap().len(), 41, "every commit written");
+    }
 }
