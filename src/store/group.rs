@@ -141,8 +141,9 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
-    /// Starts this process's group writer on `pool`.
-    pub(super) fn group_writer(pool: Pool<DB>) -> GroupWriter {
+    /// Starts this process's group writer on `pool`; after each transaction
+    /// it writes, it tells `wrote` (when given, and not already told).
+    pub(super) fn group_writer(pool: Pool<DB>, wrote: Option<mpsc::Sender<()>>) -> GroupWriter {
         let (to_writer, mut waiting) = mpsc::channel::<Job>(4 * MOST);
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MOST);
@@ -155,6 +156,9 @@ where
                     }
                 }
                 Self::write_group(&pool, batch, chores).await;
+                if let Some(wrote) = &wrote {
+                    let _ = wrote.try_send(());
+                }
             }
         });
         GroupWriter { to_writer }

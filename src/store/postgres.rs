@@ -48,7 +48,7 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let group = Self::group_writer(pool.clone());
+        let group = Self::group_writer(pool.clone(), None);
         Ok(Self { writes: pool.clone(), pool, group })
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::mpsc;
 
 use super::sql::{Backend, SqlStore};
 use super::{Result, StoreError};
@@ -16,6 +17,14 @@ pub type SqliteStore = SqlStore<Sqlite>;
 /// this process's queue for the write connection, half for another process
 /// (a `tocsin` command, a backup) that holds SQLite's write lock.
 const BUSY: Duration = Duration::from_secs(2);
+
+/// How often, at most, the log is checkpointed while writes go on.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The log's length, in pages, at which the writer checkpoints it itself:
+/// a backstop for when the checkpointer is not running (the runtime that
+/// opened the store has ended). Normally it has long been done by then.
+const WAL_BACKSTOP_PAGES: &str = "10000";
 
 impl Backend for Sqlite {
     const STORE: &'static str = "sqlite";
@@ -72,11 +81,34 @@ impl SqlStore<Sqlite> {
             .max_connections(1)
             .acquire_timeout(BUSY / 2)
             .test_before_acquire(false)
-            .connect_with(options.busy_timeout(BUSY / 2))
+            .connect_with(
+                options.busy_timeout(BUSY / 2).pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES),
+            )
             .await?;
-        let group = Self::group_writer(writes.clone());
+        let group = Self::group_writer(writes.clone(), Some(checkpointer(pool.clone())));
         Ok(Self { pool, writes, group })
     }
+}
+
+/// Copies the write-ahead log into the database file, off the writer's way.
+/// SQLite's own checkpoint runs inside the commit that fills the log (about
+/// every 1,000 pages), so the writer and every commit waiting on it would
+/// stop while pages are copied and the database file is flushed. Here a
+/// reader connection does it, at most every [`CHECKPOINT_EVERY`] while
+/// anything is written; a passive checkpoint never blocks the writer, which
+/// goes on appending to the log meanwhile. It stops with the group writer.
+fn checkpointer(pool: sqlx::SqlitePool) -> mpsc::Sender<()> {
+    let (wrote, mut written) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while written.recv().await.is_some() {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                // The writer's own checkpoint at the backstop takes over.
+                tracing::warn!(error = %e, "cannot checkpoint the database's write-ahead log");
+            }
+            tokio::time::sleep(CHECKPOINT_EVERY).await; // a pace, not a wait for anything
+        }
+    });
+    wrote
 }
 
 #[async_trait::async_trait]

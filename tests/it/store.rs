@@ -377,6 +377,35 @@ fn a_store_outlives_the_runtime_that_opened_it() {
     });
 }
 
+#[tokio::test]
+async fn sqlite_copies_its_log_into_the_database_file_beside_the_writer() {
+    // The checkpoint runs on its own connection while writes go on, long
+    // before the log reaches the length (10,000 pages) at which the writer
+    // would stop to do it inside a commit.
+    let db = crate::support::db::TestDb::sqlite();
+    let s = store::connect(&db.url).await.unwrap();
+    let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
+    let size = || std::fs::metadata(&file).unwrap().len();
+    let before = size();
+    let inc = with_incident(&*s).await;
+    let entries = (0..400)
+        .map(|n| {
+            let mut e = flagged(&format!("m{n}"), n);
+            e.incident = inc.id;
+            e.text = "x".repeat(2_000);
+            Write::Insert(e)
+        })
+        .collect();
+    s.commit(Commit { entries, ..Default::default() }).await.unwrap();
+    let what = "the database file to hold the 800 kB just written";
+    crate::support::eventually(what, std::time::Duration::from_secs(10), || {
+        let grown = size() > before + 400 * 2_000;
+        async move { grown }
+    })
+    .await;
+    assert_eq!(s.timeline(inc.id).await.unwrap().len(), 401);
+}
+
 on_both_backends! {
     async fn a_batch_checks_each_commit_against_the_ones_before_it_in_arrival_order(db: &TestDb) {
     // Sent together, these reach the group writer as one batch and are
