@@ -123,8 +123,7 @@ impl App {
         via: FlagVia,
     ) -> Result<Message, Failure> {
         self.transact(ctx, || Box::pin(async move {
-            let channel = ChannelRef::new(msg.key.platform, msg.key.channel.clone());
-            let Some(inc) = self.incident_of_channel(&channel).await? else {
+            let Some((inc, existing)) = self.incident_and_entry(&msg.key).await? else {
                 return match via {
                     FlagVia::Reaction => Ok(Step::Done(Message::new())),
                     FlagVia::Action => Err(Failure::user(
@@ -132,7 +131,6 @@ impl App {
                     )),
                 };
             };
-            let existing = self.store.entry(&msg.key).await?;
             let flag = Flag { user: ctx.user.clone(), via };
             let id = inc.value.id;
             match timeline::flag(&inc.value, existing.as_ref().map(|v| &v.value), msg, flag, self.now())? {

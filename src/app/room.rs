@@ -3,8 +3,8 @@
 //! platform is back if it is failing now.
 
 use super::{App, Ctx, Failure, Reply, Step};
-use crate::incident::{ChannelRef, Incident, IncidentId, Platform, UserRef, room};
-use crate::store::{Commit, Versioned};
+use crate::incident::{ChannelRef, Incident, IncidentId, MessageKey, Platform, UserRef, room};
+use crate::store::{Commit, IncidentAndEntry, Versioned};
 
 impl App {
     /// Whether `who` may see the incident: anyone a public one, its
@@ -24,6 +24,20 @@ impl App {
             return Ok(self.store.incident(id).await?);
         }
         Ok(self.store.incident_in_channel(channel).await?)
+    }
+
+    /// The incident a message's channel belongs to, with the message's
+    /// timeline entry if it has one.
+    pub(super) async fn incident_and_entry(
+        &self,
+        key: &MessageKey,
+    ) -> Result<Option<IncidentAndEntry>, Failure> {
+        if key.platform != Platform::Web {
+            return Ok(self.store.incident_and_entry(key).await?);
+        }
+        let channel = ChannelRef::new(key.platform, key.channel.clone());
+        let Some(found) = self.incident_of_channel(&channel).await? else { return Ok(None) };
+        Ok(Some((found, self.store.entry(key).await?)))
     }
 
     pub(super) async fn say(&self, ctx: &Ctx, id: IncidentId, text: &str) -> Reply {

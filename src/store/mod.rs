@@ -95,6 +95,9 @@ impl StoreError {
     }
 }
 
+/// An incident, and a message's entry on its timeline if it has one.
+pub type IncidentAndEntry = (Versioned<Incident>, Option<Versioned<TimelineEntry>>);
+
 /// A value with the version it was read at, for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
@@ -298,6 +301,9 @@ pub trait Store: Retention + Lead + Web + Send + Sync {
         &self,
         channel: &ChannelRef,
     ) -> Result<Option<Versioned<Incident>>>;
+    /// The incident whose channel holds this message, with the message's
+    /// timeline entry if it has one: what a flag is decided on, in one read.
+    async fn incident_and_entry(&self, key: &MessageKey) -> Result<Option<IncidentAndEntry>>;
     /// Incidents, newest first.
     async fn incidents(&self, include_closed: bool) -> Result<Vec<Incident>>;
 

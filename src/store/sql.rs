@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
 use super::chores::Chore;
-use super::{Commit, Result, StoreError, SubscriptionChange, Versioned, Write};
+use super::{Commit, IncidentAndEntry, Result, StoreError, SubscriptionChange, Versioned, Write};
 use crate::incident::{
     ChannelRef, Incident, IncidentId, MessageKey, Platform, Subscription, TimelineEntry,
 };
@@ -371,6 +371,25 @@ where
         .fetch_optional(&self.pool)
         .await?;
         versioned(row, incident)
+    }
+
+    async fn incident_and_entry(&self, key: &MessageKey) -> Result<Option<IncidentAndEntry>> {
+        let row: Option<(String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT i.state, i.version, e.body, e.version FROM incident_channels c
+                 JOIN incidents i ON i.id = c.incident_id
+                 LEFT JOIN timeline_entries e
+                   ON e.platform = c.platform AND e.channel_id = c.channel_id AND e.message_id = $3
+                 WHERE c.platform = $1 AND c.channel_id = $2 AND i.delete_after IS NULL",
+        )
+        .bind(key.platform.as_str())
+        .bind(&key.channel)
+        .bind(&key.message)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((state, version, body, entry_version)) = row else { return Ok(None) };
+        let found = Versioned { value: incident(&state)?, version };
+        let on_timeline = versioned(body.zip(entry_version), entry)?;
+        Ok(Some((found, on_timeline)))
     }
 
     async fn incidents(&self, include_closed: bool) -> Result<Vec<Incident>> {

@@ -532,3 +532,20 @@ on_both_backends! {
         assert_eq!(s.timeline(inc.id).await.unwrap().len(), 41, "every commit written");
     }
 }
+
+on_both_backends! {
+    async fn a_flagged_message_comes_with_its_incident_and_entry_in_one_read(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        s.set_channel(inc.id, Platform::Console, "c1", "inc-1-checkout").await.unwrap();
+        let key = |channel: &str| MessageKey { platform: Platform::Console, channel: channel.into(), message: "m1".into() };
+        let (found, entry) = s.incident_and_entry(&key("c1")).await.unwrap().unwrap();
+        assert_eq!((found.value, entry), (inc.clone(), None), "not flagged yet");
+        let flagged = flagged("m1", 1);
+        s.commit(Commit { entries: vec![Write::Insert(flagged.clone())], ..Default::default() }).await.unwrap();
+        let (found, entry) = s.incident_and_entry(&key("c1")).await.unwrap().unwrap();
+        assert_eq!(found.version, 1);
+        assert_eq!(entry.map(|e| (e.value, e.version)), Some((flagged, 1)));
+        assert!(s.incident_and_entry(&key("c2")).await.unwrap().is_none(), "not an incident's channel");
+    }
+}
