@@ -38,6 +38,8 @@ struct State {
     down: Option<ChatError>,
     /// Channel creation is refused for good while this is set.
     refuse_channels: bool,
+    /// The next post into this channel hangs until released.
+    hang_in: Option<String>,
 }
 
 impl MemoryChat {
@@ -63,6 +65,11 @@ impl MemoryChat {
     /// The next `n` posts get no answer until [`MemoryChat::release`].
     pub fn hang_next_posts(&self, n: u32) {
         self.hang.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next post into `channel` gets no answer until [`MemoryChat::release`].
+    pub fn hang_next_post_in(&self, channel: &str) {
+        self.state.lock().unwrap().hang_in = Some(channel.into());
     }
 
     /// Hung posts go on.
@@ -163,7 +170,12 @@ impl ChatApi for MemoryChat {
         part: &str,
     ) -> Result<String, ChatError> {
         use std::sync::atomic::Ordering;
-        if self.hang.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        let here = self.state.lock().unwrap().hang_in.take_if(|c| c == channel).is_some();
+        if here
+            || self
+                .hang
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
         {
             self.release.notified().await;
         }
