@@ -1,14 +1,14 @@
 //! The outbox worker's writes: leasing rows, marking them done, putting
 //! them off, noting how far a post got. They go through the group writer
 //! like commits do, so a delivery's bookkeeping shares the flush to disk of
-//! the commits around it instead of paying its own, and a commit never
-//! waits in line behind a worker's one-statement transaction.
+//! the commits around it instead of paying its own, and commits do not
+//! wait in line behind a transaction and a flush per delivery.
 
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::Result;
 use super::sql::{Backend, SqlStore};
+use super::{Result, StoreError};
 
 /// One outbox write, made inside the group's transaction.
 pub(super) enum Chore {
@@ -29,10 +29,18 @@ pub(super) enum Chore {
 }
 
 /// What a chore gives back: the rows a claim leased (none for the others),
-/// as stored: id, incident, sink, payload, attempts, progress. They are
-/// read after the transaction, so that one unreadable row fails only the
-/// claim that met it.
+/// as stored: id, incident, sink, payload, attempts, progress. Their sink
+/// is made sense of by the caller, after the transaction, so that an
+/// unknown one fails only the claim that met it.
 pub(super) type Leased = Vec<(i64, i64, String, String, i64, Option<String>)>;
+
+/// Deliveries made and given up on in one transaction, counted once at
+/// its end.
+#[derive(Default)]
+struct Counts {
+    delivered: i64,
+    failed: i64,
+}
 
 impl<DB> SqlStore<DB>
 where
@@ -54,13 +62,83 @@ where
             Err(chore) => chore,
         };
         let mut tx = self.writes.begin_with(DB::BEGIN).await?;
-        let leased = Self::make_chore(&mut tx, &chore).await?;
+        let mut counts = Counts::default();
+        let leased = Self::make_chore(&mut tx, &chore, &mut counts).await?;
+        Self::count(&mut tx, &counts).await?;
         tx.commit().await?;
         Ok(leased)
     }
 
-    /// Makes one chore inside an open write transaction.
-    pub(super) async fn make_chore(tx: &mut DB::Connection, chore: &Chore) -> Result<Leased> {
+    /// Makes the chores inside an open write transaction, each in a
+    /// savepoint of its own: one that fails (on PostgreSQL, say, a lock wait
+    /// that met another replica's) is undone alone and its caller told, and
+    /// the commits before it stand. `None` is a claim nobody waits for any
+    /// more: it is not made, so it holds back no rows. The deliveries are
+    /// counted once, last, so the one row every finish adds to is held for
+    /// as short a time as can be, and by every replica in the same order.
+    /// `Err` is a fault that sinks the whole transaction.
+    pub(super) async fn make_chores(
+        tx: &mut DB::Connection,
+        chores: &[Option<&Chore>],
+    ) -> Result<Vec<Result<Leased>>> {
+        let mut counts = Counts::default();
+        let mut made = Vec::with_capacity(chores.len());
+        sqlx::query("SAVEPOINT chores").execute(&mut *tx).await?;
+        for chore in chores {
+            let Some(chore) = chore else {
+                made.push(Ok(Vec::new()));
+                continue;
+            };
+            sqlx::query("SAVEPOINT one_chore").execute(&mut *tx).await?;
+            let mut these = Counts::default();
+            let result = Self::make_chore(tx, chore, &mut these).await;
+            if result.is_err() {
+                sqlx::query("ROLLBACK TO one_chore").execute(&mut *tx).await?;
+            } else {
+                counts.delivered += these.delivered;
+                counts.failed += these.failed;
+            }
+            sqlx::query("RELEASE one_chore").execute(&mut *tx).await?;
+            made.push(result);
+        }
+        if let Err(e) = Self::count(tx, &counts).await {
+            // Counted or not at all: every chore is undone, the commits stand.
+            sqlx::query("ROLLBACK TO chores").execute(&mut *tx).await?;
+            let not = || StoreError::NotWritten {
+                why: e.to_string(),
+                transient: e.is_transient(),
+                maybe: false,
+            };
+            made = made.iter().map(|_| Err(not())).collect();
+        }
+        sqlx::query("RELEASE chores").execute(&mut *tx).await?;
+        Ok(made)
+    }
+
+    /// Adds a transaction's deliveries to the totals, in a fixed order.
+    async fn count(tx: &mut DB::Connection, counts: &Counts) -> Result<()> {
+        for (outcome, n) in [("delivered", counts.delivered), ("failed", counts.failed)] {
+            if n > 0 {
+                sqlx::query(
+                    "INSERT INTO outbox_totals (outcome, n) VALUES ($1, $2)
+                     ON CONFLICT (outcome) DO UPDATE SET n = outbox_totals.n + $2",
+                )
+                .bind(outcome)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes one chore inside an open write transaction; a finish is
+    /// counted in `counts`.
+    async fn make_chore(
+        tx: &mut DB::Connection,
+        chore: &Chore,
+        counts: &mut Counts,
+    ) -> Result<Leased> {
         match chore {
             Chore::Claim { worker, now, lease_until, limit, wanted } => {
                 return Ok(sqlx::query_as(DB::CLAIM)
@@ -86,13 +164,10 @@ where
                 .execute(&mut *tx)
                 .await?;
                 if DB::affected(&done) == 1 {
-                    sqlx::query(
-                        "INSERT INTO outbox_totals (outcome, n) VALUES ($1, 1)
-                         ON CONFLICT (outcome) DO UPDATE SET n = outbox_totals.n + 1",
-                    )
-                    .bind(outcome)
-                    .execute(&mut *tx)
-                    .await?;
+                    match error {
+                        Some(_) => counts.failed += 1,
+                        None => counts.delivered += 1,
+                    }
                 }
             }
             Chore::Retry { id, worker, at, error } => {

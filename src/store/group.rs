@@ -29,7 +29,7 @@ use super::sql::{Backend, SqlStore};
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
 
-/// At most this many commits share one transaction.
+/// At most this many commits and chores share one transaction.
 const MOST: usize = 512;
 
 pub(super) struct Waiting {
@@ -203,19 +203,21 @@ where
             },
         };
         // After the commits, so that the careful way's fresh start cannot
-        // undo them. A chore's statement fails only when the database does.
-        let mut made = Vec::with_capacity(chores.len());
-        for (chore, done) in &chores {
-            // Nobody waits for these rows: leasing them would hold them back.
-            if done.is_closed() && matches!(chore, Chore::Claim { .. }) {
-                made.push(Vec::new());
-                continue;
-            }
-            match Self::make_chore(&mut tx, chore).await {
-                Ok(m) => made.push(m),
+        // undo them; a claim whose caller has gone is not made.
+        let made = if chores.is_empty() {
+            Vec::new()
+        } else {
+            let wanted: Vec<Option<&Chore>> = chores
+                .iter()
+                .map(|(c, done)| {
+                    (!(done.is_closed() && matches!(c, Chore::Claim { .. }))).then_some(c)
+                })
+                .collect();
+            match Self::make_chores(&mut tx, &wanted).await {
+                Ok(m) => m,
                 Err(e) => return refuse(batch, chores, &e, false),
             }
-        }
+        };
         if let Err(e) = tx.commit().await {
             // A COMMIT that failed (an fsync error) may still be found written
             // after recovery: not a "nothing written".
@@ -227,7 +229,7 @@ where
             }
         }
         for ((_, done), m) in chores.into_iter().zip(made) {
-            let _ = done.send(Ok(m));
+            let _ = done.send(m);
         }
     }
 

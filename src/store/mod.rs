@@ -303,6 +303,8 @@ pub trait Store: Retention + Lead + Web + Send + Sync {
     ) -> Result<Option<Versioned<Incident>>>;
     /// The incident whose channel holds this message, with the message's
     /// timeline entry if it has one: what a flag is decided on, in one read.
+    /// Only mapped channels: a web room's message (whose channel is the
+    /// incident's label) is `None` here.
     async fn incident_and_entry(&self, key: &MessageKey) -> Result<Option<IncidentAndEntry>>;
     /// Incidents, newest first.
     async fn incidents(&self, include_closed: bool) -> Result<Vec<Incident>>;

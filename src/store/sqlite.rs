@@ -1,5 +1,6 @@
-//! SQLite: a file database in WAL mode, the default backend. Commits go
-//! through one group writer (`group.rs`).
+//! SQLite: a file database in WAL mode, the default backend. Commits and
+//! the outbox's writes go through one group writer (`group.rs`), and the
+//! log is checkpointed beside it.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -371,7 +371,10 @@ fn a_store_outlives_the_runtime_that_opened_it() {
             s.claim("w", now, now + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
         assert_eq!(claimed.len(), 1);
         s.record_progress(claimed[0].id, "w", "{\"parts\":1}").await.unwrap();
-        s.finish(claimed[0].id, "w", now, None).await.unwrap();
+        s.retry_at(claimed[0].id, "w", now, "503").await.unwrap();
+        let again = s.claim("w", now, now + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
+        assert_eq!(again[0].progress.as_deref(), Some("{\"parts\":1}"), "the progress is kept");
+        s.finish(again[0].id, "w", now, None).await.unwrap();
         let stats = s.outbox_stats().await.unwrap();
         assert_eq!((stats.pending, stats.delivered), (0, 1));
     });
@@ -521,7 +524,8 @@ on_both_backends! {
         }
         let mut delivered = Vec::new();
         for t in tasks {
-            delivered.extend(t.await.unwrap());
+            let within = std::time::Duration::from_secs(60);
+            delivered.extend(tokio::time::timeout(within, t).await.expect("done in time").unwrap());
         }
         let n = delivered.len();
         delivered.sort();
@@ -547,5 +551,10 @@ on_both_backends! {
         assert_eq!(found.version, 1);
         assert_eq!(entry.map(|e| (e.value, e.version)), Some((flagged, 1)));
         assert!(s.incident_and_entry(&key("c2")).await.unwrap().is_none(), "not an incident's channel");
+        // The same message id in another incident channel is another message.
+        s.set_channel(inc.id, Platform::Slack, "c1", "inc-1-checkout").await.unwrap();
+        let elsewhere = MessageKey { platform: Platform::Slack, ..key("c1") };
+        let (_, entry) = s.incident_and_entry(&elsewhere).await.unwrap().unwrap();
+        assert_eq!(entry, None);
     }
 }
