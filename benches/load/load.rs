@@ -35,7 +35,7 @@ impl Plan {
     pub fn full() -> Self {
         Self {
             quick: false,
-            rates: vec![100, 250, 500, 1000, 2000, 4000, 8000],
+            rates: vec![100, 250, 500, 1000, 2000, 4000, 8000, 12000, 16000],
             step: Duration::from_secs(3),
             warmup: 50,
             ingest: 20_000,
