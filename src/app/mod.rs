@@ -344,6 +344,9 @@ impl App {
             };
             let c = stamp(ctx, *c, self.now());
             let incident = c.incident_id();
+            // Only new outbox rows give the worker anything to claim; a
+            // decision made again may add some.
+            let posts = !c.outbox.is_empty() || redo.is_some();
             let outcome = match redo {
                 None => self.store.commit(c).await.map(|()| Decided::Wrote(reply, reached)),
                 Some(redo) => {
@@ -356,7 +359,7 @@ impl App {
             };
             match outcome {
                 Ok(Decided::Wrote(reply, reached)) => {
-                    if let Some(w) = &self.wake {
+                    if posts && let Some(w) = &self.wake {
                         w.notify_one();
                     }
                     self.timings.observe(&reached);
