@@ -6,6 +6,7 @@ mod chores;
 mod group;
 mod lead;
 mod postgres;
+mod reads;
 pub mod record;
 mod retention;
 mod sql;

@@ -49,7 +49,8 @@ impl SqlStore<Postgres> {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let group = Self::group_writer(pool.clone(), None);
-        Ok(Self { writes: pool.clone(), pool, group })
+        let reads = Self::entry_reader(pool.clone());
+        Ok(Self { writes: pool.clone(), pool, group, reads })
     }
 }
 

@@ -48,6 +48,8 @@ pub struct SqlStore<DB: Backend> {
     /// PostgreSQL each have their own, side by side; the version checks
     /// decide between them.
     pub(super) group: super::group::GroupWriter,
+    /// Reads the incident and entry a flag is decided on, many at once.
+    pub(super) reads: super::reads::EntryReader,
 }
 
 pub(super) fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -66,7 +68,7 @@ pub(super) fn incident(state: &str) -> Result<Incident> {
     from_json("incident", state)
 }
 
-fn entry(body: &str) -> Result<TimelineEntry> {
+pub(super) fn entry(body: &str) -> Result<TimelineEntry> {
     from_json("timeline entry", body)
 }
 
@@ -75,7 +77,7 @@ fn subscription(body: &str) -> Result<Subscription> {
 }
 
 /// Decodes an optional `(json, version)` row.
-fn versioned<T>(
+pub(super) fn versioned<T>(
     row: Option<(String, i64)>,
     decode: fn(&str) -> Result<T>,
 ) -> Result<Option<Versioned<T>>> {
@@ -374,22 +376,11 @@ where
     }
 
     async fn incident_and_entry(&self, key: &MessageKey) -> Result<Option<IncidentAndEntry>> {
-        let row: Option<(String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT i.state, i.version, e.body, e.version FROM incident_channels c
-                 JOIN incidents i ON i.id = c.incident_id
-                 LEFT JOIN timeline_entries e
-                   ON e.platform = c.platform AND e.channel_id = c.channel_id AND e.message_id = $3
-                 WHERE c.platform = $1 AND c.channel_id = $2 AND i.delete_after IS NULL",
-        )
-        .bind(key.platform.as_str())
-        .bind(&key.channel)
-        .bind(&key.message)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((state, version, body, entry_version)) = row else { return Ok(None) };
-        let found = Versioned { value: incident(&state)?, version };
-        let on_timeline = versioned(body.zip(entry_version), entry)?;
-        Ok(Some((found, on_timeline)))
+        if let Some(found) = self.reads.read(key.clone()).await {
+            return Ok(found);
+        }
+        let mut alone = Self::incidents_and_entries(&self.pool, &[key]).await?;
+        Ok(alone.pop().flatten())
     }
 
     async fn incidents(&self, include_closed: bool) -> Result<Vec<Incident>> {

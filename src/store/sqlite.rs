@@ -87,7 +87,8 @@ impl SqlStore<Sqlite> {
             )
             .await?;
         let group = Self::group_writer(writes.clone(), Some(checkpointer(pool.clone())));
-        Ok(Self { pool, writes, group })
+        let reads = Self::entry_reader(pool.clone());
+        Ok(Self { pool, writes, group, reads })
     }
 }
 

@@ -558,3 +558,44 @@ on_both_backends! {
         assert_eq!(entry, None);
     }
 }
+
+on_both_backends! {
+    async fn reads_asked_at_once_are_each_answered_for_their_own_message(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let (one, two) = (with_incident(&*s).await, with_incident(&*s).await);
+        s.set_channel(one.id, Platform::Console, "c1", "inc-1-checkout").await.unwrap();
+        s.set_channel(two.id, Platform::Console, "c2", "inc-2-checkout").await.unwrap();
+        // Every third message of each incident channel is on its timeline.
+        let mut entries = Vec::new();
+        for (inc, channel) in [(&one, "c1"), (&two, "c2")] {
+            for n in (0..60).step_by(3) {
+                let mut e = flagged(&format!("m{n}"), n);
+                e.incident = inc.id;
+                e.key.as_mut().unwrap().channel = channel.into();
+                entries.push(Write::Insert(e));
+            }
+        }
+        s.commit(Commit { entries, ..Default::default() }).await.unwrap();
+        let key = |c: &str, n: i64| MessageKey { platform: Platform::Console, channel: c.into(), message: format!("m{n}") };
+        let keys: Vec<(MessageKey, i64)> =
+            ["c1", "c2", "c3"].iter().flat_map(|c| (0..60).map(move |n| (key(c, n), n))).collect();
+        // All asked before any is answered, so they share statements.
+        let answers = futures_util::future::join_all(keys.iter().map(|(k, _)| s.incident_and_entry(k))).await;
+        for ((k, n), answer) in keys.iter().zip(answers) {
+            let found = answer.unwrap();
+            let want = match k.channel.as_str() {
+                "c1" => one.id,
+                "c2" => two.id,
+                _ => {
+                    assert!(found.is_none(), "{k:?} is in no incident's channel");
+                    continue;
+                }
+            };
+            let (inc, entry) = found.unwrap_or_else(|| panic!("{k:?} comes with its incident"));
+            assert_eq!(inc.value.id, want);
+            let entry = entry.map(|e| (e.value.incident, e.value.key, e.value.text));
+            let on_timeline = (n % 3 == 0).then(|| (want, Some(k.clone()), format!("message m{n}")));
+            assert_eq!(entry, on_timeline, "{k:?}");
+        }
+    }
+}
