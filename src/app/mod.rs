@@ -191,7 +191,7 @@ impl App {
         }
     }
 
-    /// Wakes the outbox worker after each commit.
+    /// Wakes the outbox worker after each commit that adds outbox rows.
     pub fn with_outbox_notifier(mut self, wake: Arc<Notify>) -> Self {
         self.wake = Some(wake);
         self

@@ -65,6 +65,9 @@ where
             while asked.recv_many(&mut jobs, MOST).await > 0 {
                 // A caller that gave up is not read for.
                 jobs.retain(|(_, answer)| !answer.is_closed());
+                if jobs.is_empty() {
+                    continue;
+                }
                 let keys: Vec<&MessageKey> = jobs.iter().map(|(k, _)| k).collect();
                 match Self::incidents_and_entries(&pool, &keys).await {
                     Ok(found) => {
