@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,7 +41,8 @@ impl EntryReader {
     }
 }
 
-/// The batched reads, on either database.
+/// The batched reads, on either database: only what their one statement
+/// binds and decodes.
 impl<DB> SqlStore<DB>
 where
     DB: Backend,
@@ -50,12 +50,8 @@ where
     DB::Arguments: IntoArguments<DB>,
     usize: ColumnIndex<DB::Row>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
     /// Starts this process's reader of incidents and entries on `pool`.
     pub(super) fn entry_reader(pool: Pool<DB>) -> EntryReader {
