@@ -565,6 +565,11 @@ on_both_backends! {
         let (one, two) = (with_incident(&*s).await, with_incident(&*s).await);
         s.set_channel(one.id, Platform::Console, "c1", "inc-1-checkout").await.unwrap();
         s.set_channel(two.id, Platform::Console, "c2", "inc-2-checkout").await.unwrap();
+        // An incident marked for deletion is hidden: its channel is no incident's.
+        let hidden = with_incident(&*s).await;
+        s.set_channel(hidden.id, Platform::Console, "c3", "inc-3-checkout").await.unwrap();
+        let audit = store::Audit { at: Utc::now(), actor: "cli:test".into(), action: "delete".into(), incident: Some(hidden.id), detail: String::new() };
+        assert!(s.mark_deleted(hidden.id, Utc::now() + Duration::days(30), audit).await.unwrap());
         // Every third message of each incident channel is on its timeline.
         let mut entries = Vec::new();
         for (inc, channel) in [(&one, "c1"), (&two, "c2")] {
@@ -578,7 +583,7 @@ on_both_backends! {
         s.commit(Commit { entries, ..Default::default() }).await.unwrap();
         let key = |c: &str, n: i64| MessageKey { platform: Platform::Console, channel: c.into(), message: format!("m{n}") };
         let keys: Vec<(MessageKey, i64)> =
-            ["c1", "c2", "c3"].iter().flat_map(|c| (0..60).map(move |n| (key(c, n), n))).collect();
+            ["c1", "c2", "c3", "c4"].iter().flat_map(|c| (0..60).map(move |n| (key(c, n), n))).collect();
         // All asked before any is answered, so they share statements.
         let answers = futures_util::future::join_all(keys.iter().map(|(k, _)| s.incident_and_entry(k))).await;
         for ((k, n), answer) in keys.iter().zip(answers) {
@@ -587,7 +592,7 @@ on_both_backends! {
                 "c1" => one.id,
                 "c2" => two.id,
                 _ => {
-                    assert!(found.is_none(), "{k:?} is in no incident's channel");
+                    assert!(found.is_none(), "{k:?} is in no visible incident's channel");
                     continue;
                 }
             };
