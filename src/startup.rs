@@ -253,6 +253,8 @@ pub async fn start_with(mut config: Config, options: Options) -> Result<Running,
     metrics.push(Arc::new(move |out: &mut String| counts.metrics(out)));
     let timings = app.timings();
     metrics.push(Arc::new(move |out: &mut String| timings.metrics(out)));
+    let batching = store.clone();
+    metrics.push(Arc::new(move |out: &mut String| batching.batching().metrics(out)));
     let health = Health { store: store.clone(), outbox, metrics: Arc::new(metrics) };
     let router = server::router(health, surfaces);
     let limits = server::Limits::new(

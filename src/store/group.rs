@@ -17,6 +17,8 @@
 //! (`chores.rs`) share the transaction too, after the commits.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::DateTime;
 use chrono::Utc;
@@ -26,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batched;
 use super::chores::{Chore, Leased};
 use super::sql::{Backend, SqlStore};
+use super::tally::Tally;
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
 
@@ -52,6 +55,7 @@ pub(super) enum Job {
 /// The way to the writer; the writer stops when the last one is dropped.
 pub(super) struct GroupWriter {
     to_writer: mpsc::Sender<Job>,
+    pub(super) tally: Arc<Tally>,
 }
 
 /// The writer took a job and went away before answering: it may or may not
@@ -145,6 +149,8 @@ where
     /// it writes, it tells `wrote` (when given, and not already told).
     pub(super) fn group_writer(pool: Pool<DB>, wrote: Option<mpsc::Sender<()>>) -> GroupWriter {
         let (to_writer, mut waiting) = mpsc::channel::<Job>(4 * MOST);
+        let tally = Arc::new(Tally::default());
+        let counted = tally.clone();
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MOST);
             while waiting.recv_many(&mut jobs, MOST).await > 0 {
@@ -155,13 +161,15 @@ where
                         Job::Chore(c, done) => chores.push((c, done)),
                     }
                 }
+                let (started, jobs) = (Instant::now(), batch.len() + chores.len());
                 Self::write_group(&pool, batch, chores).await;
+                counted.add(jobs, started.elapsed());
                 if let Some(wrote) = &wrote {
                     let _ = wrote.try_send(());
                 }
             }
         });
-        GroupWriter { to_writer }
+        GroupWriter { to_writer, tally }
     }
 
     /// One transaction for the whole batch: the short way when every commit is

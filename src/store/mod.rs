@@ -11,6 +11,7 @@ pub mod record;
 mod retention;
 mod sql;
 mod sqlite;
+mod tally;
 mod web;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use postgres::PgStore;
 pub use retention::{Audit, BackedUp, Backup, Retention};
 pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
+pub use tally::{Batching, Rounds};
 pub use web::{Web, WebLink, WebSession};
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +295,9 @@ pub trait Store: Retention + Lead + Web + Send + Sync {
     /// Every write passes through this process: no other replica shares
     /// the database.
     fn one_process(&self) -> bool;
+
+    /// What this process's group writer and batched reader have done.
+    fn batching(&self) -> Batching;
 
     /// The number the next declared incident would get.
     async fn next_incident_id(&self) -> Result<IncidentId>;

@@ -10,11 +10,14 @@
 //! again: they carry versions, as single reads did.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
 use tokio::sync::{mpsc, oneshot};
 
 use super::sql::{Backend, SqlStore, entry, incident, versioned};
+use super::tally::Tally;
 use super::{IncidentAndEntry, Result, Versioned};
 use crate::incident::MessageKey;
 
@@ -28,6 +31,7 @@ type Answer = oneshot::Sender<Option<Option<IncidentAndEntry>>>;
 /// The way to the reader; the reader stops when the last one is dropped.
 pub(super) struct EntryReader {
     to_reader: mpsc::Sender<(MessageKey, Answer)>,
+    pub(super) tally: Arc<Tally>,
 }
 
 impl EntryReader {
@@ -56,6 +60,8 @@ where
     /// Starts this process's reader of incidents and entries on `pool`.
     pub(super) fn entry_reader(pool: Pool<DB>) -> EntryReader {
         let (to_reader, mut asked) = mpsc::channel::<(MessageKey, Answer)>(4 * MOST);
+        let tally = Arc::new(Tally::default());
+        let counted = tally.clone();
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MOST);
             while asked.recv_many(&mut jobs, MOST).await > 0 {
@@ -65,7 +71,10 @@ where
                     continue;
                 }
                 let keys: Vec<&MessageKey> = jobs.iter().map(|(k, _)| k).collect();
-                match Self::incidents_and_entries(&pool, &keys).await {
+                let started = Instant::now();
+                let found = Self::incidents_and_entries(&pool, &keys).await;
+                counted.add(keys.len(), started.elapsed());
+                match found {
                     Ok(found) => {
                         for ((_, answer), found) in jobs.drain(..).zip(found) {
                             let _ = answer.send(Some(found));
@@ -80,7 +89,7 @@ where
                 }
             }
         });
-        EntryReader { to_reader }
+        EntryReader { to_reader, tally }
     }
 
     /// For each of at most [`MOST`] keys, in order: the incident of its

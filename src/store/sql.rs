@@ -342,6 +342,10 @@ where
         DB::ONE_PROCESS
     }
 
+    fn batching(&self) -> super::Batching {
+        super::Batching { writes: self.group.tally.now(), reads: self.reads.tally.now() }
+    }
+
     async fn next_incident_id(&self) -> Result<IncidentId> {
         // Purged incidents live on in the audit log: their numbers are never reused.
         let n: i64 = sqlx::query_scalar(

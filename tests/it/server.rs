@@ -39,6 +39,9 @@ on_both_backends! {
         let pending = metrics.lines().find_map(|l| l.strip_prefix("tocsin_outbox_pending ")).unwrap();
         assert!(pending.parse::<f64>().unwrap() > 0.0, "{metrics}");
         assert!(metrics.contains("tocsin_deliveries_total{platform=\"slack\"} 0"));
+        for name in ["write_batches", "write_jobs", "write_seconds", "read_batches", "read_jobs", "read_seconds"] {
+            assert!(metrics.contains(&format!("# TYPE tocsin_store_{name}_total counter\ntocsin_store_{name}_total ")), "{name}: {metrics}");
+        }
         assert_eq!(get(server.addr, "/nope").await.0, 404);
         server.stop().await.expect("clean stop");
     }

@@ -442,7 +442,12 @@ on_both_backends! {
             ..Default::default()
         });
     }
+    let before = s.batching().writes;
     let outcomes = futures_util::future::join_all(commits.into_iter().map(|c| s.commit(c))).await;
+    let after = s.batching().writes;
+    assert_eq!(after.jobs - before.jobs, 50, "the writer counts every commit it was given");
+    assert!(after.rounds - before.rounds < 10, "50 commits shared transactions: {before:?} then {after:?}");
+    assert!(after.seconds > before.seconds);
     let outcomes: Vec<&str> = outcomes
         .iter()
         .map(|o| match o {
@@ -585,7 +590,11 @@ on_both_backends! {
         let keys: Vec<(MessageKey, i64)> =
             ["c1", "c2", "c3", "c4"].iter().flat_map(|c| (0..60).map(move |n| (key(c, n), n))).collect();
         // All asked before any is answered, so they share statements.
+        let before = s.batching().reads;
         let answers = futures_util::future::join_all(keys.iter().map(|(k, _)| s.incident_and_entry(k))).await;
+        let after = s.batching().reads;
+        assert_eq!(after.jobs - before.jobs, 240, "the reader answered every read");
+        assert!(after.rounds - before.rounds < 10, "240 reads shared statements: {before:?} then {after:?}");
         for ((k, n), answer) in keys.iter().zip(answers) {
             let found = answer.unwrap();
             let want = match k.channel.as_str() {
