@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::DateTime;
 use chrono::Utc;
@@ -28,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batched;
 use super::chores::{Chore, Leased};
 use super::sql::{Backend, SqlStore};
-use super::tally::Tally;
+use super::tally::{Batch, Tally};
 use super::{Commit, Redecide, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId};
 
@@ -118,7 +117,8 @@ fn learn(known: &mut Known, c: &Commit) {
 /// Tells every commit and chore of the transaction that it was not
 /// written, and why; `maybe` when the transaction reached COMMIT, so it
 /// might have been.
-fn refuse(batch: Vec<Waiting>, chores: Chores, why: &StoreError, maybe: bool) {
+fn refuse(counting: Batch<'_>, batch: Vec<Waiting>, chores: Chores, why: &StoreError, maybe: bool) {
+    counting.end();
     tracing::warn!(error = %why, commits = batch.len(), chores = chores.len(), "a group of commits was not written");
     let not =
         || StoreError::NotWritten { why: why.to_string(), transient: why.is_transient(), maybe };
@@ -161,9 +161,8 @@ where
                         Job::Chore(c, done) => chores.push((c, done)),
                     }
                 }
-                let (started, jobs) = (Instant::now(), batch.len() + chores.len());
-                Self::write_group(&pool, batch, chores).await;
-                counted.add(jobs, started.elapsed());
+                let counting = counted.start(batch.len() + chores.len());
+                Self::write_group(&pool, batch, chores, counting).await;
                 if let Some(wrote) = &wrote {
                     let _ = wrote.try_send(());
                 }
@@ -174,12 +173,17 @@ where
 
     /// One transaction for the whole batch: the short way when every commit is
     /// plain, else (or when the short way meets the unforeseen) the careful
-    /// way; then the chores.
-    async fn write_group(pool: &Pool<DB>, mut batch: Vec<Waiting>, chores: Chores) {
+    /// way; then the chores. The batch is counted before anyone hears back.
+    async fn write_group(
+        pool: &Pool<DB>,
+        mut batch: Vec<Waiting>,
+        chores: Chores,
+        counting: Batch<'_>,
+    ) {
         let begin = || pool.begin_with(DB::BEGIN);
         let mut tx = match begin().await {
             Ok(tx) => tx,
-            Err(e) => return refuse(batch, chores, &e.into(), false),
+            Err(e) => return refuse(counting, batch, chores, &e.into(), false),
         };
         // `None`: the caller gave up waiting before its turn, so it is not written.
         let mut outcomes = None;
@@ -198,7 +202,7 @@ where
                     };
                     tx = match again {
                         Ok(tx) => tx,
-                        Err(e) => return refuse(batch, chores, &e.into(), false),
+                        Err(e) => return refuse(counting, batch, chores, &e.into(), false),
                     };
                 }
             }
@@ -207,7 +211,7 @@ where
             Some(o) => o,
             None => match Self::write_carefully(&mut tx, &mut batch).await {
                 Ok(o) => o,
-                Err(e) => return refuse(batch, chores, &e, false),
+                Err(e) => return refuse(counting, batch, chores, &e, false),
             },
         };
         // After the commits, so that the careful way's fresh start cannot
@@ -223,14 +227,15 @@ where
                 .collect();
             match Self::make_chores(&mut tx, &wanted).await {
                 Ok(m) => m,
-                Err(e) => return refuse(batch, chores, &e, false),
+                Err(e) => return refuse(counting, batch, chores, &e, false),
             }
         };
         if let Err(e) = tx.commit().await {
             // A COMMIT that failed (an fsync error) may still be found written
             // after recovery: not a "nothing written".
-            return refuse(batch, chores, &e.into(), true);
+            return refuse(counting, batch, chores, &e.into(), true);
         }
+        counting.end();
         for (w, outcome) in batch.into_iter().zip(outcomes) {
             if let Some(outcome) = outcome {
                 let _ = w.done.send(outcome); // the caller may have gone; it is written all the same

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
 use tokio::sync::{mpsc, oneshot};
@@ -71,9 +70,9 @@ where
                     continue;
                 }
                 let keys: Vec<&MessageKey> = jobs.iter().map(|(k, _)| k).collect();
-                let started = Instant::now();
+                let counting = counted.start(keys.len());
                 let found = Self::incidents_and_entries(&pool, &keys).await;
-                counted.add(keys.len(), started.elapsed());
+                counting.end();
                 match found {
                     Ok(found) => {
                         for ((_, answer), found) in jobs.drain(..).zip(found) {

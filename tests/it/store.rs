@@ -446,7 +446,7 @@ on_both_backends! {
     let outcomes = futures_util::future::join_all(commits.into_iter().map(|c| s.commit(c))).await;
     let after = s.batching().writes;
     assert_eq!(after.jobs - before.jobs, 50, "the writer counts every commit it was given");
-    assert!(after.rounds - before.rounds < 10, "50 commits shared transactions: {before:?} then {after:?}");
+    assert!((after.batches - before.batches) * 4 <= 50, "50 commits shared transactions: {before:?} then {after:?}");
     assert!(after.seconds > before.seconds);
     let outcomes: Vec<&str> = outcomes
         .iter()
@@ -589,12 +589,12 @@ on_both_backends! {
         let key = |c: &str, n: i64| MessageKey { platform: Platform::Console, channel: c.into(), message: format!("m{n}") };
         let keys: Vec<(MessageKey, i64)> =
             ["c1", "c2", "c3", "c4"].iter().flat_map(|c| (0..60).map(move |n| (key(c, n), n))).collect();
-        // All asked before any is answered, so they share statements.
+        // Asked together, so most share statements.
         let before = s.batching().reads;
         let answers = futures_util::future::join_all(keys.iter().map(|(k, _)| s.incident_and_entry(k))).await;
         let after = s.batching().reads;
         assert_eq!(after.jobs - before.jobs, 240, "the reader answered every read");
-        assert!(after.rounds - before.rounds < 10, "240 reads shared statements: {before:?} then {after:?}");
+        assert!((after.batches - before.batches) * 4 <= 240, "240 reads shared statements: {before:?} then {after:?}");
         for ((k, n), answer) in keys.iter().zip(answers) {
             let found = answer.unwrap();
             let want = match k.channel.as_str() {
