@@ -28,7 +28,7 @@ pub use postgres::PgStore;
 pub use retention::{Audit, BackedUp, Backup, Retention};
 pub use sql::{Backend, SqlStore};
 pub use sqlite::SqliteStore;
-pub use tally::{Batching, Rounds};
+pub use tally::{Batching, Totals};
 pub use web::{Web, WebLink, WebSession};
 
 #[derive(Debug, thiserror::Error)]

@@ -29,8 +29,8 @@ impl Tally {
         self.micros.fetch_add(took.as_micros().try_into().unwrap_or(u64::MAX), Relaxed);
     }
 
-    pub(super) fn now(&self) -> Rounds {
-        Rounds {
+    pub(super) fn now(&self) -> Totals {
+        Totals {
             batches: self.batches.load(Relaxed),
             jobs: self.jobs.load(Relaxed),
             seconds: self.micros.load(Relaxed) as f64 / 1e6,
@@ -53,7 +53,7 @@ impl Batch<'_> {
 
 /// One worker's totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Rounds {
+pub struct Totals {
     pub batches: u64,
     pub jobs: u64,
     /// Waiting for a connection included.
@@ -66,11 +66,11 @@ pub struct Batching {
     /// The group writer's batches (a transaction each, two when the short
     /// way falls back to the careful one) and the commits and outbox chores
     /// given to it.
-    pub writes: Rounds,
+    pub writes: Totals,
     /// The batched reader's statements and the incident-and-entry reads it
     /// took (a batch whose statement fails is counted; its callers then
     /// read alone).
-    pub reads: Rounds,
+    pub reads: Totals,
 }
 
 impl Batching {
@@ -79,7 +79,7 @@ impl Batching {
         for (worker, batches, jobs, r) in [
             (
                 "write",
-                "Batches of the group writer, a transaction each.",
+                "Batches the group writer took, each in one transaction (two when it falls back to the careful way).",
                 "Commits and outbox chores given to the group writer.",
                 self.writes,
             ),
@@ -112,16 +112,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_round_adds_its_jobs_and_time_and_the_metrics_say_so() {
+    fn each_batch_adds_its_jobs_and_time_and_the_metrics_say_so() {
         let t = Tally::default();
         t.add(18, Duration::from_micros(2_500));
         t.add(2, Duration::from_micros(500));
         let writes = t.now();
-        assert_eq!(writes, Rounds { batches: 2, jobs: 20, seconds: 0.003 });
+        assert_eq!(writes, Totals { batches: 2, jobs: 20, seconds: 0.003 });
         t.start(5).end();
         assert_eq!((t.now().batches, t.now().jobs), (3, 25));
         let mut out = String::new();
-        Batching { writes, reads: Rounds::default() }.metrics(&mut out);
+        Batching { writes, reads: Totals::default() }.metrics(&mut out);
         assert!(out.contains("# TYPE tocsin_store_write_batches_total counter\n"), "{out}");
         assert!(out.contains("\ntocsin_store_write_batches_total 2\n"), "{out}");
         assert!(out.contains("\ntocsin_store_write_jobs_total 20\n"), "{out}");
