@@ -15,11 +15,13 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use super::group::Waiting;
+use super::shapes;
 use super::sql::{Backend, SqlStore, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
-/// Rows per statement, well under SQLite's 32,766 bound values.
+/// Rows per statement, well under SQLite's 32,766 bound values; a power
+/// of two, as every statement's size is (`shapes.rs`).
 const ROWS: usize = 256;
 
 /// A commit the short way can write: it opens no incident and touches no
@@ -263,8 +265,8 @@ where
         for chunk in events.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new("SELECT event_id FROM inbox WHERE event_id IN (");
             let mut list = q.separated(", ");
-            for e in chunk {
-                list.push_bind(*e);
+            for e in shapes::padded(chunk) {
+                list.push_bind(e);
             }
             q.push(")");
             let seen: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
@@ -273,7 +275,7 @@ where
         held.asked.extend(keys.iter().map(|k| (*k).clone()));
         for chunk in keys.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
-            q.push_values(chunk, |mut row, k| {
+            q.push_values(shapes::padded(chunk), |mut row, k| {
                 row.push_bind(k.platform.as_str())
                     .push_bind(k.channel.as_str())
                     .push_bind(k.message.as_str());
@@ -299,7 +301,7 @@ where
                 "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
             );
             let mut list = q.separated(", ");
-            for id in chunk {
+            for id in shapes::padded(chunk) {
                 list.push_bind(id.0);
             }
             q.push(")");
@@ -324,7 +326,7 @@ where
         let at = |c: &Commit| c.at.unwrap_or(now);
         let inbox: Vec<(&str, DateTime<Utc>)> =
             commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
-        for chunk in inbox.chunks(ROWS) {
+        for chunk in shapes::pieces(&inbox, ROWS) {
             let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
             q.push_values(chunk, |mut row, (e, at)| {
                 row.push_bind(*e).push_bind(*at);
@@ -359,7 +361,7 @@ where
         }
         Self::write_entries(tx, &commits, held, touched).await?;
         let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
-        for chunk in audit.chunks(ROWS) {
+        for chunk in shapes::pieces(&audit, ROWS) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
             );
@@ -374,7 +376,7 @@ where
         }
         let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
             commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
-        for chunk in outbox.chunks(ROWS) {
+        for chunk in shapes::pieces(&outbox, ROWS) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
             );
@@ -430,7 +432,7 @@ where
                 }
             }
         }
-        for chunk in inserts.chunks(ROWS) {
+        for chunk in shapes::pieces(&inserts, ROWS) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO timeline_entries
              (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",

@@ -9,6 +9,7 @@ mod postgres;
 mod reads;
 pub mod record;
 mod retention;
+mod shapes;
 mod sql;
 mod sqlite;
 mod tally;

@@ -15,12 +15,14 @@ use std::sync::Arc;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
 use tokio::sync::{mpsc, oneshot};
 
+use super::shapes;
 use super::sql::{Backend, SqlStore, entry, incident, versioned};
 use super::tally::Tally;
 use super::{IncidentAndEntry, Result, Versioned};
 use crate::incident::MessageKey;
 
-/// Keys per statement: four bound values each, well under SQLite's 32,766.
+/// Keys per statement: four bound values each, well under SQLite's 32,766;
+/// a power of two, as every statement's size is (`shapes.rs`).
 const MOST: usize = 256;
 
 /// What a read is answered with; `None` when the batch's statement failed,
@@ -99,7 +101,8 @@ where
         keys: &[&MessageKey],
     ) -> Result<Vec<Option<IncidentAndEntry>>> {
         let mut q = QueryBuilder::<DB>::new("WITH k (n, p, c, m) AS (");
-        q.push_values(keys.iter().enumerate(), |mut row, (n, k)| {
+        let numbered: Vec<(usize, &&MessageKey)> = keys.iter().enumerate().collect();
+        q.push_values(shapes::padded(&numbered), |mut row, (n, k)| {
             row.push_bind(n as i64)
                 .push_bind(k.platform.as_str())
                 .push_bind(k.channel.as_str())

@@ -195,6 +195,25 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn rows_written_together_in_pieces_keep_their_order(db: &TestDb) {
+        // 27 rows of one lane go in as pieces of 16, 8, 2 and 1 rows; the
+        // lane hands them out in the order they were committed.
+        let s = store::connect(&db.url).await.unwrap();
+        let a = with_incident(&*s).await;
+        let items = (1..=27).map(|n| item(a.id.0, Platform::Slack, n)).collect();
+        s.commit(Commit { outbox: items, ..Default::default() }).await.unwrap();
+        let now = Utc::now();
+        for n in 1..=27 {
+            let head = s.claim("w", now, now + Duration::seconds(30), 10, &Sink::CHAT).await.unwrap();
+            let payloads: Vec<&str> = head.iter().map(|c| c.payload.as_str()).collect();
+            assert_eq!(payloads, [format!("{{\"n\":{n}}}")], "row {n} is the lane's head");
+            s.finish(head[0].id, "w", now, None).await.unwrap();
+        }
+        assert_eq!(s.outbox_stats().await.unwrap().pending, 0);
+    }
+}
+
+on_both_backends! {
     async fn an_expired_lease_is_claimed_again(db: &TestDb) {
         let s = store::connect(&db.url).await.unwrap();
         let a = with_incident(&*s).await;
