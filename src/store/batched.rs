@@ -5,8 +5,8 @@
 //! its checks depend on (events seen, entry and incident versions), every
 //! check made here in arrival order against that and against the commits
 //! before it (deciding a stale change again, as the careful way does), then
-//! one multi-row insert per table and one update per incident and per entry
-//! at its final state. A statement that fails anyway sends the whole batch
+//! a multi-row insert per table (in a few pieces, `shapes.rs`) and one
+//! update per incident and per entry at its final state. A statement that fails anyway sends the whole batch
 //! the careful way, from a fresh transaction.
 
 use std::collections::{HashMap, HashSet};
@@ -393,7 +393,7 @@ where
         Ok(())
     }
 
-    /// New entries in one insert, in the order they were first written, each
+    /// New entries in a multi-row insert, in the order they were first written, each
     /// at its final state; entries that were there, one update each.
     async fn write_entries(
         tx: &mut DB::Connection,
