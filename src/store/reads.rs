@@ -121,6 +121,13 @@ where
         let mut found: Vec<Option<IncidentAndEntry>> = vec![None; keys.len()];
         let mut decoded: HashMap<(i64, i64), Versioned<_>> = HashMap::new();
         for (n, id, state, version, body, entry_version) in rows {
+            // A padded key's rows come back again: decoded once is enough.
+            let Some(slot) = usize::try_from(n).ok().and_then(|n| found.get_mut(n)) else {
+                continue;
+            };
+            if slot.is_some() {
+                continue;
+            }
             let inc = match decoded.get(&(id, version)) {
                 Some(inc) => inc.clone(),
                 None => {
@@ -130,9 +137,7 @@ where
                 }
             };
             let on_timeline = versioned(body.zip(entry_version), entry)?;
-            if let Some(slot) = usize::try_from(n).ok().and_then(|n| found.get_mut(n)) {
-                *slot = Some((inc, on_timeline));
-            }
+            *slot = Some((inc, on_timeline));
         }
         Ok(found)
     }

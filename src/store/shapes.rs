@@ -8,7 +8,7 @@
 //!
 //! A lookup (an `IN` list, a table of keys to join) is padded: its last
 //! item repeated, which finds nothing new (a join gives the last item's
-//! rows again, which its reader overwrites with the same). An insert cannot
+//! rows again, which its reader skips or overwrites with the same). An insert cannot
 //! repeat a row, so it is written in pieces whose sizes are powers of two,
 //! in order.
 
