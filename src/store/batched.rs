@@ -6,8 +6,9 @@
 //! check made here in arrival order against that and against the commits
 //! before it (deciding a stale change again, as the careful way does), then
 //! a multi-row insert per table (in a few pieces, `shapes.rs`) and one
-//! update per incident and per entry at its final state. A statement that fails anyway sends the whole batch
-//! the careful way, from a fresh transaction.
+//! update per incident and per entry at its final state. A statement that
+//! fails anyway sends the whole batch the careful way, from a fresh
+//! transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -276,9 +277,9 @@ where
         for chunk in keys.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
             q.push_values(shapes::padded(chunk), |mut row, k| {
-                row.push_bind(k.platform.as_str())
-                    .push_bind(k.channel.as_str())
-                    .push_bind(k.message.as_str());
+                row.push_bind(k.map(|k| k.platform.as_str()))
+                    .push_bind(k.map(|k| k.channel.as_str()))
+                    .push_bind(k.map(|k| k.message.as_str()));
             });
             q.push(
             ") SELECT t.platform, t.channel_id, t.message_id, t.version FROM k
@@ -302,7 +303,7 @@ where
             );
             let mut list = q.separated(", ");
             for id in shapes::padded(chunk) {
-                list.push_bind(id.0);
+                list.push_bind(id.map(|id| id.0));
             }
             q.push(")");
             let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
@@ -393,8 +394,9 @@ where
         Ok(())
     }
 
-    /// New entries in a multi-row insert, in the order they were first written, each
-    /// at its final state; entries that were there, one update each.
+    /// New entries in a multi-row insert, in the order they were first
+    /// written, each at its final state; entries that were there, one
+    /// update each.
     async fn write_entries(
         tx: &mut DB::Connection,
         commits: &[&Commit],

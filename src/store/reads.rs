@@ -57,6 +57,7 @@ where
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
 {
     /// Starts this process's reader of incidents and entries on `pool`.
     pub(super) fn entry_reader(pool: Pool<DB>) -> EntryReader {
@@ -101,12 +102,11 @@ where
         keys: &[&MessageKey],
     ) -> Result<Vec<Option<IncidentAndEntry>>> {
         let mut q = QueryBuilder::<DB>::new("WITH k (n, p, c, m) AS (");
-        let numbered: Vec<(usize, &&MessageKey)> = keys.iter().enumerate().collect();
-        q.push_values(shapes::padded(&numbered), |mut row, (n, k)| {
+        q.push_values(shapes::padded(keys).enumerate(), |mut row, (n, k)| {
             row.push_bind(n as i64)
-                .push_bind(k.platform.as_str())
-                .push_bind(k.channel.as_str())
-                .push_bind(k.message.as_str());
+                .push_bind(k.map(|k| k.platform.as_str()))
+                .push_bind(k.map(|k| k.channel.as_str()))
+                .push_bind(k.map(|k| k.message.as_str()));
         });
         q.push(
             ") SELECT k.n, i.id, i.state, i.version, e.body, e.version FROM k
@@ -121,13 +121,6 @@ where
         let mut found: Vec<Option<IncidentAndEntry>> = vec![None; keys.len()];
         let mut decoded: HashMap<(i64, i64), Versioned<_>> = HashMap::new();
         for (n, id, state, version, body, entry_version) in rows {
-            // A padded key's rows come back again: decoded once is enough.
-            let Some(slot) = usize::try_from(n).ok().and_then(|n| found.get_mut(n)) else {
-                continue;
-            };
-            if slot.is_some() {
-                continue;
-            }
             let inc = match decoded.get(&(id, version)) {
                 Some(inc) => inc.clone(),
                 None => {
@@ -137,7 +130,9 @@ where
                 }
             };
             let on_timeline = versioned(body.zip(entry_version), entry)?;
-            *slot = Some((inc, on_timeline));
+            if let Some(slot) = usize::try_from(n).ok().and_then(|n| found.get_mut(n)) {
+                *slot = Some((inc, on_timeline));
+            }
         }
         Ok(found)
     }

@@ -6,17 +6,16 @@
 //! flags. Rounding every size to a power of two leaves at most nine shapes
 //! per statement, few enough that the ones in use stay prepared.
 //!
-//! A lookup (an `IN` list, a table of keys to join) is padded: its last
-//! item repeated, which finds nothing new (a join gives the last item's
-//! rows again, which its reader skips or overwrites with the same). An insert cannot
-//! repeat a row, so it is written in pieces whose sizes are powers of two,
-//! in order.
+//! A lookup (an `IN` list, a table of keys to join) is padded with NULLs,
+//! which match nothing: `x IN (…, NULL)` is never true for an `x` not
+//! listed, and a NULL key joins no row. An insert cannot pad, so it is
+//! written in pieces whose sizes are powers of two, in order.
 
-/// `items`, the last of them repeated until their number is a power of two.
-pub(super) fn padded<T: Clone>(items: &[T]) -> impl Iterator<Item = T> + '_ {
-    let extra = items.len().next_power_of_two() - items.len();
-    let last = items.last().cloned();
-    items.iter().cloned().chain(std::iter::repeat_n(last, extra).flatten())
+/// `items`, then `None` (bound as NULL) until their number is a power of
+/// two; nothing stays nothing.
+pub(super) fn padded<T: Clone>(items: &[T]) -> impl Iterator<Item = Option<T>> + '_ {
+    let extra = if items.is_empty() { 0 } else { items.len().next_power_of_two() - items.len() };
+    items.iter().cloned().map(Some).chain(std::iter::repeat_n(None, extra))
 }
 
 /// `items` in order, in pieces of at most `most` (a power of two) whose
@@ -40,11 +39,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lookup_is_padded_to_a_power_of_two_with_its_last_item() {
-        let five: Vec<u32> = padded(&[1, 2, 3, 4, 5]).collect();
-        assert_eq!(five, [1, 2, 3, 4, 5, 5, 5, 5]);
-        assert_eq!(padded(&[7]).collect::<Vec<_>>(), [7]);
-        assert_eq!(padded(&[1, 2]).collect::<Vec<_>>(), [1, 2]);
+    fn a_lookup_is_padded_to_a_power_of_two_with_nulls() {
+        let five: Vec<Option<u32>> = padded(&[1, 2, 3, 4, 5]).collect();
+        assert_eq!(five, [Some(1), Some(2), Some(3), Some(4), Some(5), None, None, None]);
+        assert_eq!(padded(&[7]).collect::<Vec<_>>(), [Some(7)]);
+        assert_eq!(padded(&[1, 2]).collect::<Vec<_>>(), [Some(1), Some(2)]);
         assert!(padded::<u32>(&[]).next().is_none());
     }
 
