@@ -66,6 +66,17 @@ impl Tocsin {
     /// Writes a bot.toml for a free port, a new database and the double at `slack_api` (its
     /// `/api` base URL), and starts `tocsin serve` with `RUST_LOG=warn`.
     pub async fn start_on(slack_api: &str, client: &Client, db: Db) -> anyhow::Result<Self> {
+        Self::start_under(slack_api, client, db, &[]).await
+    }
+
+    /// As `start_on`, with `tocsin` run by the command `wrapper` (e.g. valgrind and its
+    /// arguments); none runs it directly.
+    pub async fn start_under(
+        slack_api: &str,
+        client: &Client,
+        db: Db,
+        wrapper: &[String],
+    ) -> anyhow::Result<Self> {
         let dir = scratch("tocsin-")?;
         let port = free_port()?;
         let (db_url, pg) = match db {
@@ -88,7 +99,14 @@ impl Tocsin {
         )?;
         let bin = std::env::var_os("TOCSIN_BENCH_BIN")
             .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tocsin")), PathBuf::from);
-        let mut cmd = Command::new(bin);
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(bin),
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(bin);
+                cmd
+            }
+        };
         // TOCSIN_BENCH_LOG (e.g. "sqlx=debug") shows more of the server's log in its stderr.log.
         let log = std::env::var("TOCSIN_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         cmd.arg("serve").arg("--config").arg(config).env("RUST_LOG", log);
@@ -140,6 +158,11 @@ impl Tocsin {
 
     pub async fn stop(self) {
         self.server.stop().await;
+    }
+
+    /// SIGTERM, then up to `within` for the server to exit; whether it did.
+    pub async fn stop_within(self, within: Duration) -> bool {
+        self.server.stop_within(within).await
     }
 }
 

@@ -19,7 +19,7 @@ use crate::signed::{self, Req};
 use crate::slack_api::SlackApi;
 
 /// Flag events in flight at once during ingestion.
-const CONCURRENCY: usize = 64;
+pub const CONCURRENCY: usize = 64;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Ingestion {
@@ -92,7 +92,7 @@ async fn run_on(plan: &Plan, client: &Client, report: &mut Report, db: Db) -> an
 }
 
 /// `n` new messages in `channel`, each with UCAROL's 📌 on it, and their signed events.
-fn flags(slack: &SlackApi, channel: &str, prefix: &str, n: usize) -> Vec<Req> {
+pub fn flags(slack: &SlackApi, channel: &str, prefix: &str, n: usize) -> Vec<Req> {
     (0..n)
         .map(|i| {
             let ts = slack.say(channel, "UBOB", &format!("{prefix} message {i}"), None);
@@ -151,7 +151,7 @@ async fn ingest(
     })
 }
 
-async fn active_flags(store: &Arc<dyn Store>, incident: IncidentId) -> anyhow::Result<usize> {
+pub async fn active_flags(store: &Arc<dyn Store>, incident: IncidentId) -> anyhow::Result<usize> {
     let timeline = store.timeline(incident).await?;
     Ok(timeline.iter().filter(|e| e.key.is_some() && e.state == EntryState::Active).count())
 }

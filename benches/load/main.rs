@@ -16,6 +16,7 @@ mod db;
 mod bolt;
 mod bot;
 mod commands;
+mod cost;
 mod fanout;
 mod flags;
 mod load;
@@ -46,7 +47,8 @@ fn main() -> ExitCode {
         }
     };
     // `-- --only commands,flags` runs some phases (commands, bolt, flags, flags-pg, fanout,
-    // metrics, postmortem); flags-pg needs TOCSIN_TEST_POSTGRES_URL.
+    // metrics, postmortem, cost); flags-pg needs TOCSIN_TEST_POSTGRES_URL. `cost` runs only
+    // when named, as it needs valgrind.
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
 
 async fn run(plan: Plan, only: Option<Vec<String>>) -> anyhow::Result<()> {
     let on = |phase: &str| only.as_ref().is_none_or(|o| o.iter().any(|p| p == phase));
+    let named = |phase: &str| only.as_ref().is_some_and(|o| o.iter().any(|p| p == phase));
     let machine = Machine::read();
     eprintln!("{} x {}, Linux {}", machine.nproc, machine.cpu, machine.kernel);
     let client = load::client()?;
@@ -110,6 +113,14 @@ async fn run(plan: Plan, only: Option<Vec<String>>) -> anyhow::Result<()> {
         match postmortem::run() {
             Ok(renders) => report.postmortem = renders,
             Err(e) => report.failed("postmortem", &e),
+        }
+    }
+
+    if named("cost") {
+        eprintln!("instructions per flag, under callgrind");
+        match cost::run(&client).await {
+            Ok(cost) => report.cost = Some(cost),
+            Err(e) => report.failed("cost", &e),
         }
     }
 

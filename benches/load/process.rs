@@ -119,17 +119,23 @@ impl Server {
     }
 
     /// SIGTERM, then up to ten seconds to exit (then SIGKILL, when dropped).
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_within(Duration::from_secs(10)).await;
+    }
+
+    /// SIGTERM, then up to `within` to exit (then SIGKILL, when dropped); whether it exited.
+    pub async fn stop_within(mut self, within: Duration) -> bool {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", pid.as_str()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(10)).await; // polling for the exit
         }
-        eprintln!("  pid {pid} did not stop within 10 s of SIGTERM; killing it");
+        eprintln!("  pid {pid} did not stop within {within:?} of SIGTERM; killing it");
+        false
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::cost::Cost;
 use crate::fanout::{Fanout, Sustained};
 use crate::flags::Ingestion;
 use crate::load::{Plan, Ramp, Step};
@@ -96,6 +97,7 @@ pub struct Report {
     pub sustained: Option<Sustained>,
     pub postmortem: Vec<Render>,
     pub metrics: Option<Scrapes>,
+    pub cost: Option<Cost>,
     pub starts: Vec<Start>,
     pub failures: Vec<String>,
 }
@@ -123,6 +125,7 @@ impl Report {
             sustained: None,
             postmortem: Vec::new(),
             metrics: None,
+            cost: None,
             starts: Vec::new(),
             failures: Vec::new(),
         }
@@ -406,6 +409,19 @@ impl Report {
                 "| {} | {:.2} | {:.2} |\n",
                 m.delivered_rows, m.full_median_ms, m.full_p99_ms
             ));
+        }
+        if let Some(c) = &self.cost {
+            out.push_str("\n## Instructions per flag (callgrind, tocsin's user space)\n\n");
+            out.push_str("| flags | instructions | callgrind output |\n|---|---|---|\n");
+            for r in [&c.small, &c.large] {
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    r.flags,
+                    r.instructions,
+                    r.profile.display()
+                ));
+            }
+            out.push_str(&format!("\n{:.0} instructions per flag.\n", c.per_flag));
         }
         if !self.starts.is_empty() {
             out.push_str("\n## Servers\n\n| server | phase | ready ms | idle RSS MB ");
