@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod endpoint;
+mod envelope;
 pub mod events;
 mod links;
 pub mod manifest;
