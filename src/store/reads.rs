@@ -19,11 +19,19 @@ use super::shapes;
 use super::sql::{Backend, SqlStore, entry, incident, versioned};
 use super::tally::Tally;
 use super::{IncidentAndEntry, Result, Versioned};
-use crate::incident::MessageKey;
+use crate::incident::{Incident, MessageKey};
 
 /// Keys per statement: four bound values each, well under SQLite's 32,766;
 /// a power of two, as every statement's size is (`shapes.rs`).
 const MOST: usize = 256;
+
+/// Incidents the reader has decoded, by id and version: a version's record
+/// never changes, and incident numbers are never reused, so one flagged
+/// incident is decoded once, not once a batch. Cleared past [`KEEP`].
+pub(super) type Decoded = HashMap<(i64, i64), Versioned<Incident>>;
+
+/// Incidents the reader keeps decoded at most.
+const KEEP: usize = 64;
 
 /// What a read is answered with; `None` when the batch's statement failed,
 /// and the caller reads alone, so that it hears its own error.
@@ -66,6 +74,7 @@ where
         let counted = tally.clone();
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MOST);
+            let mut decoded = Decoded::new();
             while asked.recv_many(&mut jobs, MOST).await > 0 {
                 // A caller that gave up is not read for.
                 jobs.retain(|(_, answer)| !answer.is_closed());
@@ -74,7 +83,10 @@ where
                 }
                 let keys: Vec<&MessageKey> = jobs.iter().map(|(k, _)| k).collect();
                 let counting = counted.start(keys.len());
-                let found = Self::incidents_and_entries(&pool, &keys).await;
+                if decoded.len() > KEEP {
+                    decoded.clear();
+                }
+                let found = Self::incidents_and_entries(&pool, &keys, &mut decoded).await;
                 counting.end();
                 match found {
                     Ok(found) => {
@@ -95,11 +107,12 @@ where
     }
 
     /// For each of at most [`MOST`] keys, in order: the incident of its
-    /// channel (unless deleted) and its entry. An incident many keys share
-    /// is decoded once.
+    /// channel (unless deleted) and its entry. An incident in `decoded` at
+    /// the version read is not decoded again; one decoded here is added.
     pub(super) async fn incidents_and_entries(
         pool: &Pool<DB>,
         keys: &[&MessageKey],
+        decoded: &mut Decoded,
     ) -> Result<Vec<Option<IncidentAndEntry>>> {
         let mut q = QueryBuilder::<DB>::new("WITH k (n, p, c, m) AS (");
         q.push_values(shapes::padded(keys).enumerate(), |mut row, (n, k)| {
@@ -119,7 +132,6 @@ where
         type Row = (i64, i64, String, i64, Option<String>, Option<i64>);
         let rows: Vec<Row> = q.build_query_as().fetch_all(pool).await?;
         let mut found: Vec<Option<IncidentAndEntry>> = vec![None; keys.len()];
-        let mut decoded: HashMap<(i64, i64), Versioned<_>> = HashMap::new();
         for (n, id, state, version, body, entry_version) in rows {
             let inc = match decoded.get(&(id, version)) {
                 Some(inc) => inc.clone(),

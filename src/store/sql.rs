@@ -383,7 +383,8 @@ where
         if let Some(found) = self.reads.read(key.clone()).await {
             return Ok(found);
         }
-        let mut alone = Self::incidents_and_entries(&self.pool, &[key]).await?;
+        let mut alone =
+            Self::incidents_and_entries(&self.pool, &[key], &mut Default::default()).await?;
         Ok(alone.pop().flatten())
     }
 
