@@ -1,7 +1,7 @@
 //! Instructions per flag: tocsin run under callgrind (valgrind), which counts the instructions
 //! it executes in user space whatever else the machine is doing. Timings on shared machines
-//! spread by ×2 from run to run; this count repeats to a fraction of a percent, so two builds
-//! compare by it exactly. Two runs, of `SMALL` and `LARGE` flags: their difference over
+//! spread by ×2 from run to run; this count repeats to about 1%, so two builds compare by it
+//! closely. Two runs, of `SMALL` and `LARGE` flags: their difference over
 //! `LARGE - SMALL` is what one more flag costs, without start-up, the declaration or the stop.
 //! Flags go as in the ingestion phase, 64 in flight, so the writer's batches are about as
 //! large; under callgrind each is still answered well within Slack's 3 seconds. What the
