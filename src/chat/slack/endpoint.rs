@@ -16,6 +16,7 @@ use serde_json::json;
 use tracing::warn;
 
 use super::client::SlackChat;
+use super::envelope;
 use super::events::{self, Request, Shortcut};
 use super::render::mrkdwn;
 use super::source::SlackSource;
@@ -271,5 +272,5 @@ async fn events_endpoint(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    endpoint(s, headers, body, events::parse_event).await
+    endpoint(s, headers, body, envelope::parse_event).await
 }

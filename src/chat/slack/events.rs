@@ -1,12 +1,10 @@
 //! What Slack sends, parsed into what tocsin acts on: slash commands (form),
 //! the "Add to timeline" message shortcut (form with a JSON payload) and
-//! Events API callbacks (JSON). Parsing never panics; bad input is an error.
+//! Events API callbacks (JSON, read in `envelope.rs`). Parsing never panics;
+//! bad input is an error.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Deserialize;
 use serde_json::Value;
-
-use super::envelope::Envelope;
 
 use crate::incident::{Platform, UserRef};
 
@@ -157,18 +155,6 @@ pub fn interaction_json(v: &Value) -> Result<Request, String> {
     }))
 }
 
-/// An Events API body.
-pub fn parse_event(body: &[u8]) -> Result<Request, String> {
-    let envelope: Envelope =
-        serde_json::from_slice(body).map_err(|e| format!("unreadable event: {e}"))?;
-    envelope.request()
-}
-
-/// An Events API envelope, already parsed as JSON (Socket Mode delivers it so).
-pub fn event_json(v: &Value) -> Result<Request, String> {
-    Envelope::deserialize(v).map_err(|e| format!("unreadable event: {e}"))?.request()
-}
-
 /// A Slack ts (`1700000000.000900`) as a time.
 pub fn ts_time(ts: &str) -> Option<DateTime<Utc>> {
     let (secs, micros) = ts.split_once('.').unwrap_or((ts, "0"));
@@ -199,81 +185,6 @@ mod tests {
     }
 
     #[test]
-    fn reaction_and_message_events_are_understood() {
-        let added = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added","user":"U2","reaction":"pushpin","item":{"type":"message","channel":"C1","ts":"1700000000.000100"},"event_ts":"1"}}"#;
-        assert_eq!(
-            parse_event(added).unwrap(),
-            Request::ReactionAdded {
-                event_id: "Ev1".into(),
-                user: "U2".into(),
-                channel: "C1".into(),
-                ts: "1700000000.000100".into(),
-                reaction: "pushpin".into()
-            }
-        );
-        let changed = br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"new","edited":{"user":"U1","ts":"1700000060.000100"}}}}"#;
-        assert_eq!(
-            parse_event(changed).unwrap(),
-            Request::MessageChanged {
-                event_id: "Ev2".into(),
-                channel: "C1".into(),
-                ts: "1.2".into(),
-                text: "new".into(),
-                edited: ts_time("1700000060.000100"),
-            }
-        );
-        let deleted = br#"{"type":"event_callback","event_id":"Ev3","event":{"type":"message","subtype":"message_deleted","channel":"C1","deleted_ts":"1.2"}}"#;
-        assert_eq!(
-            parse_event(deleted).unwrap(),
-            Request::MessageDeleted {
-                event_id: "Ev3".into(),
-                channel: "C1".into(),
-                ts: "1.2".into()
-            }
-        );
-        let plain = br#"{"type":"event_callback","event_id":"Ev4","event":{"type":"message","channel":"C1","ts":"1.3","text":"hi"}}"#;
-        assert_eq!(parse_event(plain).unwrap(), Request::Ignored);
-        assert_eq!(
-            parse_event(br#"{"type":"url_verification","challenge":"abc"}"#).unwrap(),
-            Request::UrlVerification { challenge: "abc".into() }
-        );
-    }
-
-    #[test]
-    fn a_field_of_another_type_reads_as_absent_and_a_repeated_key_is_refused() {
-        let ignored = [
-            br#"{"type":5}"#.as_slice(),
-            br#"{"type":"event_callback","event_id":"Ev1","event":[1,{"type":"x"}]}"#,
-            br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added","item":"message"}}"#,
-            br#"[{"type":"url_verification","challenge":"abc"}]"#,
-        ];
-        for body in ignored {
-            assert_eq!(
-                parse_event(body),
-                Ok(Request::Ignored),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
-        let numeric_user = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"reaction_added","user":7,"reaction":"pushpin","item":{"type":"message","channel":"C1","ts":"1.2"}}}"#;
-        assert_eq!(parse_event(numeric_user).unwrap_err(), "the event has no user");
-        let escaped = br#"{"type":"event_callback","event_id":"Ev\u0031","event":{"type":"message","subtype":"message_changed","channel":"C1","message":{"ts":"1.2","text":"a \"quote\" &amp; more","edited":null},"event_ts":"1700000060.000100"}}"#;
-        assert_eq!(
-            parse_event(escaped).unwrap(),
-            Request::MessageChanged {
-                event_id: "Ev1".into(),
-                channel: "C1".into(),
-                ts: "1.2".into(),
-                text: "a \"quote\" & more".into(),
-                edited: ts_time("1700000060.000100"),
-            }
-        );
-        let twice = br#"{"type":"url_verification","challenge":"a","challenge":"b"}"#;
-        assert!(parse_event(twice).unwrap_err().starts_with("unreadable event: duplicate field"));
-        assert!(parse_event(b"{").unwrap_err().starts_with("unreadable event: "));
-    }
-
-    #[test]
     fn slack_entities_are_decoded_so_the_record_keeps_what_was_typed() {
         let body = b"channel_id=C1&user_id=U7&text=declare+Checkout+%26amp%3B+payments+%26lt%3Bdown%26gt%3B";
         let Request::Command { text, .. } = parse_command(body).unwrap() else { panic!() };
@@ -290,52 +201,6 @@ mod tests {
         assert_eq!(ts_time("1.x"), None);
     }
 
-    /// A JSON value for one of an event's fields: mostly one of `pool`, or
-    /// something else Slack would not send there.
-    fn field(pool: &'static [&'static str]) -> impl Strategy<Value = Option<Value>> {
-        prop_oneof![
-            6 => prop::sample::select(pool).prop_map(|s| Some(Value::from(s))),
-            1 => Just(None),
-            1 => any::<i64>().prop_map(|n| Some(Value::from(n))),
-            1 => Just(Some(Value::Null)),
-            1 => Just(Some(serde_json::json!(["message", {"ts": "1.2"}]))),
-        ]
-    }
-
-    const KINDS: &[&str] = &["reaction_added", "reaction_removed", "message", "url_verification"];
-    const SUBTYPES: &[&str] = &["message_changed", "message_deleted", "bot_message"];
-    const WORDS: &[&str] =
-        &["C1", "U2", "pushpin", "message", "1700000000.000100", "a \"b\" &amp;"];
-
-    fn object(fields: &[(&str, Option<Value>)]) -> Value {
-        let kept = fields.iter().filter_map(|(k, v)| Some((k.to_string(), v.clone()?)));
-        Value::Object(kept.collect())
-    }
-
-    proptest! {
-        /// Socket Mode's events arrive as a JSON value, the Events API's as
-        /// bytes: both read the same.
-        #[test]
-        fn an_event_reads_the_same_from_bytes_and_from_a_json_value(
-            kind in prop_oneof![3 => Just(Some(Value::from("event_callback"))), 1 => field(KINDS)],
-            top in prop::collection::vec(field(WORDS), 2),
-            event in (field(KINDS), field(SUBTYPES), prop::collection::vec(field(WORDS), 6)),
-            inner in prop::collection::vec(field(WORDS), 6),
-        ) {
-            let item = object(&[("type", inner[0].clone()), ("channel", inner[1].clone()), ("ts", inner[2].clone())]);
-            let edited = object(&[("ts", inner[5].clone())]);
-            let message = object(&[("ts", inner[3].clone()), ("text", inner[4].clone()), ("edited", Some(edited))]);
-            let event = object(&[
-                ("type", event.0), ("subtype", event.1), ("user", event.2[0].clone()),
-                ("reaction", event.2[1].clone()), ("channel", event.2[2].clone()),
-                ("deleted_ts", event.2[3].clone()), ("event_ts", event.2[4].clone()),
-                ("item", Some(item)), ("message", Some(message)), ("extra", event.2[5].clone()),
-            ]);
-            let v = object(&[("type", kind), ("event_id", top[0].clone()), ("challenge", top[1].clone()), ("event", Some(event))]);
-            prop_assert_eq!(parse_event(&serde_json::to_vec(&v).unwrap()), event_json(&v));
-        }
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// Arbitrary bytes give an error or a value, never a panic.
@@ -343,7 +208,6 @@ mod tests {
         fn the_parsers_never_panic_on_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = parse_command(&body);
             let _ = parse_interaction(&body);
-            let _ = parse_event(&body);
             if let Ok(text) = std::str::from_utf8(&body) {
                 let _ = ts_time(text);
             }

@@ -11,6 +11,7 @@ use tracing::warn;
 
 use super::client::connector;
 use super::endpoint::{Handled, SlackState, handle};
+use super::envelope;
 use super::events::{self, Request};
 use super::render::mrkdwn;
 use crate::incident::{Platform, UserRef};
@@ -119,7 +120,7 @@ async fn on_push(
 ) -> UserCallbackResult<()> {
     let mut v = serde_json::to_value(&event)?;
     v["type"] = serde_json::json!("event_callback");
-    let request = events::event_json(&v).map_err(|e| Box::new(BadPayload(e)))?;
+    let request = envelope::event_json(&v).map_err(|e| Box::new(BadPayload(e)))?;
     dispatch(&states, request).await.map(|_| ())
 }
 
