@@ -25,12 +25,14 @@ use crate::incident::{Incident, MessageKey};
 /// a power of two, as every statement's size is (`shapes.rs`).
 const MOST: usize = 256;
 
-/// Incidents the reader has decoded, by id and version: a version's record
-/// never changes, and incident numbers are never reused, so one flagged
-/// incident is decoded once, not once a batch. Cleared past [`KEEP`].
-pub(super) type Decoded = HashMap<(i64, i64), Versioned<Incident>>;
+/// Incidents the reader has decoded, by id and version, with the record
+/// they were decoded from: a record read again that is the same text is
+/// not decoded again (comparing text costs far less than decoding JSON),
+/// so one flagged incident is decoded once, not once a batch.
+pub(super) type Decoded = HashMap<(i64, i64), (String, Versioned<Incident>)>;
 
-/// Incidents the reader keeps decoded at most.
+/// Incidents the reader keeps decoded at most; it forgets them all when
+/// one more would not fit.
 const KEEP: usize = 64;
 
 /// What a read is answered with; `None` when the batch's statement failed,
@@ -83,9 +85,6 @@ where
                 }
                 let keys: Vec<&MessageKey> = jobs.iter().map(|(k, _)| k).collect();
                 let counting = counted.start(keys.len());
-                if decoded.len() > KEEP {
-                    decoded.clear();
-                }
                 let found = Self::incidents_and_entries(&pool, &keys, &mut decoded).await;
                 counting.end();
                 match found {
@@ -134,10 +133,13 @@ where
         let mut found: Vec<Option<IncidentAndEntry>> = vec![None; keys.len()];
         for (n, id, state, version, body, entry_version) in rows {
             let inc = match decoded.get(&(id, version)) {
-                Some(inc) => inc.clone(),
-                None => {
+                Some((text, inc)) if *text == state => inc.clone(),
+                _ => {
                     let inc = Versioned { value: incident(&state)?, version };
-                    decoded.insert((id, version), inc.clone());
+                    if decoded.len() >= KEEP {
+                        decoded.clear();
+                    }
+                    decoded.insert((id, version), (state, inc.clone()));
                     inc
                 }
             };

@@ -584,6 +584,36 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn an_incident_read_again_after_a_change_or_among_many_comes_as_it_is_now(db: &TestDb) {
+        let s = store::connect(&db.url).await.unwrap();
+        let key = |channel: String| MessageKey { platform: Platform::Console, channel, message: "m1".into() };
+        // More incidents than the reader keeps decoded, each read once.
+        let mut incidents = Vec::new();
+        for n in 0..70 {
+            let inc = with_incident(&*s).await;
+            s.set_channel(inc.id, Platform::Console, &format!("c{n}"), &format!("inc-{n}-checkout")).await.unwrap();
+            let (found, _) = s.incident_and_entry(&key(format!("c{n}"))).await.unwrap().unwrap();
+            assert_eq!((&found.value, found.version), (&inc, 1));
+            incidents.push(inc);
+        }
+        // The last read is still kept decoded; the first was forgotten.
+        for n in [69, 0] {
+            let mut changed = incidents[n].clone();
+            changed.title = "Checkout failing, now for everyone".into();
+            let update = Commit { incident: Some(Write::Update { value: changed.clone(), version: 1 }), ..Default::default() };
+            s.commit(update).await.unwrap();
+            let (found, _) = s.incident_and_entry(&key(format!("c{n}"))).await.unwrap().unwrap();
+            assert_eq!((found.value, found.version), (changed.clone(), 2), "the change, not the record read before it");
+            incidents[n] = changed;
+        }
+        for (n, inc) in incidents.iter().enumerate() {
+            let (found, _) = s.incident_and_entry(&key(format!("c{n}"))).await.unwrap().unwrap();
+            assert_eq!(&found.value, inc);
+        }
+    }
+}
+
+on_both_backends! {
     async fn reads_asked_at_once_are_each_answered_for_their_own_message(db: &TestDb) {
         let s = store::connect(&db.url).await.unwrap();
         let (one, two) = (with_incident(&*s).await, with_incident(&*s).await);
