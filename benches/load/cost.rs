@@ -1,8 +1,9 @@
 //! Instructions per flag: tocsin run under callgrind (valgrind), which counts the instructions
 //! it executes in user space whatever else the machine is doing. Timings on shared machines
-//! spread by ×2 from run to run; this count repeats to about 1%, so two builds compare by it
-//! closely. Two runs, of `SMALL` and `LARGE` flags: their difference over
-//! `LARGE - SMALL` is what one more flag costs, without start-up, the declaration or the stop.
+//! spread by ×2 from run to run; this count by up to 2.5% (the batches differ from run to
+//! run), so two builds compare by it closely. Two runs, of `SMALL` and `LARGE` flags: their
+//! difference over `LARGE - SMALL` is what one more flag costs, without start-up, the
+//! declaration or the stop.
 //! Flags go as in the ingestion phase, 64 in flight; under callgrind tocsin runs its threads
 //! one at a time, so its batches need not be as large as in a timed run, and every flag
 //! must still be acknowledged. What the kernel does for tocsin (sockets, fsync) is not
