@@ -29,65 +29,55 @@ pub fn event_json(v: &Value) -> Result<Request, String> {
     body.0.map_or(Ok(Request::Ignored), |e| e.request())
 }
 
+/// Every field may be missing (`default`); its strings borrow from the
+/// body (`'de: 'a`). So for each struct below.
 #[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
 struct Envelope<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type")]
     kind: Str<'a>,
-    #[serde(borrow, default)]
     challenge: Str<'a>,
-    #[serde(borrow, default)]
     event_id: Str<'a>,
-    #[serde(borrow, default)]
     event: Obj<Event<'a>>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
 struct Event<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type")]
     kind: Str<'a>,
-    #[serde(borrow, default)]
     subtype: Str<'a>,
-    #[serde(borrow, default)]
     user: Str<'a>,
-    #[serde(borrow, default)]
     reaction: Str<'a>,
-    #[serde(borrow, default)]
     channel: Str<'a>,
-    #[serde(borrow, default)]
     deleted_ts: Str<'a>,
-    #[serde(borrow, default)]
     event_ts: Str<'a>,
-    #[serde(borrow, default)]
     item: Obj<Item<'a>>,
-    #[serde(borrow, default)]
     message: Obj<Edited<'a>>,
 }
 
 /// What a reaction is on.
 #[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
 struct Item<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type")]
     kind: Str<'a>,
-    #[serde(borrow, default)]
     channel: Str<'a>,
-    #[serde(borrow, default)]
     ts: Str<'a>,
 }
 
 /// The message as it is after an edit.
 #[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
 struct Edited<'a> {
-    #[serde(borrow, default)]
     ts: Str<'a>,
-    #[serde(borrow, default)]
     text: Str<'a>,
-    #[serde(borrow, default)]
     edited: Obj<EditedAt<'a>>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
 struct EditedAt<'a> {
-    #[serde(borrow, default)]
     ts: Str<'a>,
 }
 
