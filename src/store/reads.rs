@@ -107,7 +107,8 @@ where
 
     /// For each of at most [`MOST`] keys, in order: the incident of its
     /// channel (unless deleted) and its entry. An incident in `decoded` at
-    /// the version read is not decoded again; one decoded here is added.
+    /// the version and with the text read is not decoded again; one decoded
+    /// here is added.
     pub(super) async fn incidents_and_entries(
         pool: &Pool<DB>,
         keys: &[&MessageKey],
