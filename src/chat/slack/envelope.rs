@@ -1,8 +1,9 @@
 //! An Events API body read straight into the few fields tocsin acts on,
 //! borrowing its strings: no tree of every key and value is built first.
 //! A field holds what Slack sends there (a string, or an object); anything
-//! else there reads as absent, as it would through a `serde_json::Value`,
-//! and a body that is not an object is understood and ignored. Values of
+//! else there reads as absent (an object as empty), as it would through a
+//! `serde_json::Value`, and a body that is not an object is understood and
+//! ignored. Values of
 //! fields tocsin does not read are skipped without being checked.
 
 use std::borrow::Cow;
@@ -20,13 +21,13 @@ use super::events::{Request, ts_time, unescape};
 pub fn parse_event(body: &[u8]) -> Result<Request, String> {
     let body: Obj<Envelope> =
         serde_json::from_slice(body).map_err(|e| format!("unreadable event: {e}"))?;
-    body.0.map_or(Ok(Request::Ignored), |e| e.request())
+    body.0.request()
 }
 
 /// An Events API envelope, already parsed as JSON (Socket Mode delivers it so).
 pub fn event_json(v: &Value) -> Result<Request, String> {
     let body = Obj::<Envelope>::deserialize(v).map_err(|e| format!("unreadable event: {e}"))?;
-    body.0.map_or(Ok(Request::Ignored), |e| e.request())
+    body.0.request()
 }
 
 /// Every field may be missing (`default`); its strings borrow from the
@@ -90,8 +91,7 @@ impl Envelope<'_> {
             }),
             Some("event_callback") => {
                 let event_id = self.event_id.owned().ok_or("the event has no event_id")?;
-                let e = self.event.get();
-                e.map_or(Ok(Request::Ignored), |e| e.request(event_id))
+                self.event.0.request(event_id)
             }
             _ => Ok(Request::Ignored),
         }
@@ -102,10 +102,7 @@ impl Event<'_> {
     fn request(&self, event_id: String) -> Result<Request, String> {
         let need =
             |s: &Str, what: &str| s.owned().ok_or_else(|| format!("the event has no {what}"));
-        let none = Item::default();
-        let item = self.item.get().unwrap_or(&none);
-        let unedited = Edited::default();
-        let message = self.message.get().unwrap_or(&unedited);
+        let (item, message) = (&self.item.0, &self.message.0);
         match (self.kind.get(), self.subtype.get()) {
             (Some(t @ ("reaction_added" | "reaction_removed")), _) => {
                 if item.kind.get() != Some("message") {
@@ -125,12 +122,7 @@ impl Event<'_> {
                 channel: need(&self.channel, "channel")?,
                 ts: need(&message.ts, "message ts")?,
                 text: unescape(message.text.get().unwrap_or_default()),
-                edited: message
-                    .edited
-                    .get()
-                    .and_then(|e| e.ts.get())
-                    .or(self.event_ts.get())
-                    .and_then(ts_time),
+                edited: message.edited.0.ts.get().or(self.event_ts.get()).and_then(ts_time),
             }),
             (Some("message"), Some("message_deleted")) => Ok(Request::MessageDeleted {
                 event_id,
@@ -156,20 +148,10 @@ impl Str<'_> {
     }
 }
 
-/// An object field; any other JSON value there reads as absent.
-struct Obj<T>(Option<T>);
-
-impl<T> Default for Obj<T> {
-    fn default() -> Self {
-        Obj(None)
-    }
-}
-
-impl<T> Obj<T> {
-    fn get(&self) -> Option<&T> {
-        self.0.as_ref()
-    }
-}
+/// An object field; any other JSON value there reads as an empty object,
+/// every field of it absent.
+#[derive(Default)]
+struct Obj<T>(T);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -177,7 +159,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Obj<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(Lenient(PhantomData::<Obj<T>>))
     }
@@ -205,9 +187,9 @@ impl<'de: 'a, 'a> Wanted<'de> for Str<'a> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Wanted<'de> for Obj<T> {
+impl<'de, T: Deserialize<'de> + Default> Wanted<'de> for Obj<T> {
     fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(|t| Obj(Some(t)))
+        T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
     }
 }
 
