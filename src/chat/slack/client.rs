@@ -134,76 +134,7 @@ pub fn connector(api_base_url: &str) -> SlackClientHyperHttpsConnector {
         .with_slack_api_url(api_base_url.trim_end_matches('/'))
 }
 
-/// A message as Slack shows it now, for the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedMessage {
-    pub user: String,
-    /// The thread's first message, when this one is in a thread.
-    pub thread_ts: Option<String>,
-    pub text: String,
-    /// Links to the files attached to it.
-    pub files: Vec<String>,
-    /// Its reactions now: (name, who reacted).
-    pub reactions: Vec<(String, Vec<String>)>,
-}
-
-impl FetchedMessage {
-    /// Whether `user` has `reaction` on the message right now.
-    pub fn has_reaction(&self, reaction: &str, user: &str) -> bool {
-        self.reactions
-            .iter()
-            .any(|(name, users)| name == reaction && users.iter().any(|u| u == user))
-    }
-}
-
 impl SlackChat {
-    /// Fetches one message by its ts; thread replies too (`conversations.replies`
-    /// narrowed to that ts). `Ok(None)` when Slack has no such message.
-    pub async fn fetch_message(
-        &self,
-        channel: &str,
-        ts: &str,
-    ) -> Result<Option<FetchedMessage>, ChatError> {
-        let req = SlackApiConversationsRepliesRequest::new(channel.into(), SlackTs::new(ts.into()))
-            .with_latest(SlackTs::new(ts.into()))
-            .with_oldest(SlackTs::new(ts.into()))
-            .with_inclusive(true)
-            .with_limit(1);
-        let found = match self.client.open_session(&self.token).conversations_replies(&req).await {
-            Ok(found) => found,
-            Err(SlackClientError::ApiError(e))
-                if e.code == "thread_not_found" || e.code == "message_not_found" =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(classify(e)),
-        };
-        let Some(m) = found.messages.into_iter().find(|m| m.origin.ts.to_string() == ts) else {
-            return Ok(None);
-        };
-        let files = m
-            .content
-            .files
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|f| f.permalink.or(f.url_private).map(|u| u.to_string()))
-            .collect();
-        let reactions = m
-            .content
-            .reactions
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| (r.name.to_string(), r.users.into_iter().map(|u| u.to_string()).collect()))
-            .collect();
-        Ok(Some(FetchedMessage {
-            user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
-            thread_ts: m.origin.thread_ts.map(|t| t.to_string()),
-            text: super::events::unescape(&m.content.text.unwrap_or_default()),
-            files,
-            reactions,
-        }))
-    }
-
     /// Answers the person behind an interaction through its response_url
     /// (ephemeral by default).
     pub async fn respond(&self, response_url: &str, text: String) -> Result<(), ChatError> {

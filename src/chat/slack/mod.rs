@@ -8,6 +8,7 @@ mod envelope;
 pub mod events;
 mod links;
 pub mod manifest;
+pub mod messages;
 pub mod pace;
 pub mod render;
 pub mod socket;
