@@ -11,7 +11,7 @@ use tracing::info;
 
 use crate::app::{App, MessageSource};
 use crate::chat::discord::{self, DiscordState, client::DiscordChat, gateway};
-use crate::chat::slack::{self, SlackState, client::SlackChat, socket};
+use crate::chat::slack::{self, SlackState, client::SlackChat, lookups::Lookups, socket};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, DiscordInteractions};
 use crate::incident::Platform;
@@ -149,11 +149,13 @@ pub async fn start_with(mut config: Config, options: Options) -> Result<Running,
     let slack_chat =
         config.slack.as_ref().map(|c| Arc::new(SlackChat::new(&c.bot_token, &c.api_base_url)));
     let discord_chat = config.discord.as_ref().map(|c| Arc::new(DiscordChat::new(c)));
+    let slack_lookups = slack_chat.as_ref().map(|chat| Lookups::new(chat.clone()));
     let mut apis: Vec<Arc<dyn ChatApi>> = Vec::new();
     let mut sources: Vec<(Platform, Arc<dyn MessageSource>)> = Vec::new();
-    if let (Some(c), Some(chat)) = (&config.slack, &slack_chat) {
+    if let (Some(c), Some(chat), Some(lookups)) = (&config.slack, &slack_chat, &slack_lookups) {
         apis.push(chat.clone());
-        sources.push((Platform::Slack, SlackState::source(chat.clone(), &c.timeline_reaction)));
+        let source = SlackState::source(chat.clone(), lookups.clone(), &c.timeline_reaction);
+        sources.push((Platform::Slack, source));
         // Links to flagged messages are made from the workspace's address.
         let learn = chat.clone();
         tokio::spawn(async move { learn.learn_workspace().await });
@@ -187,6 +189,9 @@ pub async fn start_with(mut config: Config, options: Options) -> Result<Running,
     let mut surfaces = Vec::new();
     let mut metrics: Vec<Metrics> = Vec::new();
     let mut socket = None;
+    if let Some(lookups) = slack_lookups {
+        metrics.push(Arc::new(move |out: &mut String| lookups.metrics(out)));
+    }
     if let (Some(c), Some(chat)) = (&config.slack, slack_chat) {
         let state = Arc::new(SlackState {
             app: app.clone(),

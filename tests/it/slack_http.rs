@@ -126,6 +126,40 @@ impl Bot {
         self.store.entry(&key).await.unwrap().map(|v| v.value)
     }
 
+    /// Flag lookups waiting for a read of Slack, as `/metrics` shows them.
+    async fn lookups_waiting(&self) -> usize {
+        let (_, metrics) = crate::support::http::get(self.server.addr, "/metrics").await;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("tocsin_slack_flag_lookups_waiting "))
+            .and_then(|v| v.parse().ok())
+            .expect("the gauge is on /metrics")
+    }
+
+    /// Sends `reaction_added` for each of `stamps` at once, while the read
+    /// of Slack under way is held at `gate`: they all wait for it before it
+    /// is let go. Their statuses, in order.
+    async fn flag_while_held(
+        &self,
+        gate: &tokio::sync::Notify,
+        ch: &str,
+        stamps: &[String],
+        prefix: &str,
+    ) -> Vec<u16> {
+        let sent =
+            futures_util::future::join_all(stamps.iter().enumerate().map(|(i, ts)| async move {
+                self.reaction(&format!("{prefix}{i}"), "reaction_added", "UCAROL", ch, ts).await
+            }));
+        let let_go = async {
+            eventually("the flags wait for the read", Duration::from_secs(10), || async {
+                self.lookups_waiting().await == stamps.len()
+            })
+            .await;
+            gate.notify_one();
+        };
+        tokio::join!(sent, let_go).0
+    }
+
     async fn settled(&self) {
         let store = self.store.clone();
         eventually("the outbox to drain", Duration::from_secs(20), || {
@@ -352,6 +386,105 @@ on_both_backends! {
             bot.command("UALICE", &ch, "status").await;
             assert_eq!(bot.slack.calls("conversations.replies"), 1);
         }
+        bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn flags_that_come_together_in_a_channel_are_read_in_one_look_at_its_history(db: &TestDb) {
+        use crate::support::slack_api::Failure;
+        let (bot, ch) = Bot::with_incident(&db.url).await;
+        let first = bot.slack.say(&ch, "UBOB", "error rate 30%", None);
+        let mut later: Vec<String> =
+            (0..8).map(|i| bot.slack.say(&ch, "UBOB", &format!("step {i}"), None)).collect();
+        // A reply in a thread: history leaves it out, so it is read on its own.
+        let reply = bot.slack.say(&ch, "UALICE", "rolled back", Some(&first));
+        later.push(reply.clone());
+        // The first flag's read is held; the other nine come meanwhile.
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        bot.slack.fail("conversations.replies", [Failure::Held(gate.clone())]);
+        let (first_status, statuses) = tokio::join!(
+            bot.reaction("EvT", "reaction_added", "UCAROL", &ch, &first),
+            async {
+                eventually("the first read is under way", Duration::from_secs(10), || async {
+                    bot.slack.calls("conversations.replies") == 1
+                })
+                .await;
+                bot.flag_while_held(&gate, &ch, &later, "EvT").await
+            }
+        );
+        assert_eq!(first_status, 200);
+        assert_eq!(statuses, vec![200; 9]);
+        for (ts, text) in later.iter().zip((0..8).map(|i| format!("step {i}"))) {
+            let e = bot.entry(&ch, ts).await.expect("a flag read with the others is recorded");
+            assert_eq!((e.text.as_str(), e.state), (text.as_str(), EntryState::Active));
+        }
+        let e = bot.entry(&ch, &reply).await.expect("the reply read on its own is recorded");
+        assert_eq!(e.text, "rolled back");
+        assert!(e.link.is_some_and(|l| l.contains(&format!("thread_ts={first}"))), "a reply's link opens its thread");
+        if !db.url.starts_with("postgres") {
+            // The first alone, the eight together, the reply alone. (With
+            // another replica possible, every flag looks again afterwards.)
+            assert_eq!(bot.slack.calls("conversations.history"), 1);
+            assert_eq!(bot.slack.calls("conversations.replies"), 2);
+        }
+        assert_eq!(bot.slack.violations(), Vec::<String>::new());
+        bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn flags_whose_shared_read_fails_are_refused_and_recorded_when_slack_sends_them_again(db: &TestDb) {
+        use crate::support::slack_api::Failure;
+        let (bot, ch) = Bot::with_incident(&db.url).await;
+        let first = bot.slack.say(&ch, "UBOB", "queue depth 10k", None);
+        let later: Vec<String> =
+            (0..3).map(|i| bot.slack.say(&ch, "UBOB", &format!("consumer {i} stuck"), None)).collect();
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        bot.slack.fail("conversations.replies", [Failure::Held(gate.clone())]);
+        bot.slack.fail("conversations.history", [Failure::Status(502)]);
+        let (first_status, statuses) = tokio::join!(
+            bot.reaction("EvF", "reaction_added", "UCAROL", &ch, &first),
+            async {
+                eventually("the first read is under way", Duration::from_secs(10), || async {
+                    bot.slack.calls("conversations.replies") == 1
+                })
+                .await;
+                bot.flag_while_held(&gate, &ch, &later, "EvF").await
+            }
+        );
+        assert_eq!(first_status, 200);
+        assert_eq!(statuses, vec![503; 3], "not recorded, so not acknowledged");
+        for ts in &later {
+            assert!(bot.entry(&ch, ts).await.is_none());
+        }
+        // Slack sends each again; the read works now.
+        for (i, ts) in later.iter().enumerate() {
+            let e = serde_json::json!({"type": "reaction_added", "user": "UCAROL", "reaction": "pushpin", "item": {"type": "message", "channel": ch, "ts": ts}, "event_ts": ts});
+            assert_eq!(bot.event(&format!("EvF{i}"), e, Some(1)).await, 200);
+            let entry = bot.entry(&ch, ts).await.expect("recorded on Slack's retry");
+            assert_eq!(entry.text, format!("consumer {i} stuck"));
+        }
+        bot.server.stop().await.unwrap();
+    }
+}
+
+on_both_backends! {
+    async fn a_read_of_slack_that_hangs_holds_up_the_flags_behind_it_only_for_a_while(db: &TestDb) {
+        use crate::support::slack_api::Failure;
+        let (bot, ch) = Bot::with_incident(&db.url).await;
+        let stuck = bot.slack.say(&ch, "UBOB", "latency 4 s", None);
+        let next = bot.slack.say(&ch, "UBOB", "latency back to 80 ms", None);
+        // Slack never answers the first read.
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        bot.slack.fail("conversations.replies", [Failure::Held(gate.clone())]);
+        assert_eq!(bot.reaction("EvH1", "reaction_added", "UCAROL", &ch, &stuck).await, 503);
+        assert_eq!(bot.slack.calls("conversations.replies"), 1, "refused while its read hangs");
+        // The next flag in the channel is read once the hung read is given up.
+        assert_eq!(bot.reaction("EvH2", "reaction_added", "UCAROL", &ch, &next).await, 200);
+        assert!(bot.entry(&ch, &next).await.is_some());
+        assert!(bot.entry(&ch, &stuck).await.is_none(), "refused, so Slack sends it again");
+        gate.notify_one();
         bot.server.stop().await.unwrap();
     }
 }

@@ -18,6 +18,7 @@ use tracing::warn;
 use super::client::SlackChat;
 use super::envelope;
 use super::events::{self, Request, Shortcut};
+use super::lookups::Lookups;
 use super::render::mrkdwn;
 use super::source::SlackSource;
 use super::verify;
@@ -38,8 +39,17 @@ pub struct SlackState {
 
 impl SlackState {
     /// How the engine reads messages flagged by reaction on Slack.
-    pub fn source(chat: Arc<SlackChat>, reaction: &str) -> Arc<dyn MessageSource> {
-        Arc::new(SlackSource { chat, reaction: reaction.to_string(), names: Names::default() })
+    pub fn source(
+        chat: Arc<SlackChat>,
+        lookups: Arc<Lookups>,
+        reaction: &str,
+    ) -> Arc<dyn MessageSource> {
+        Arc::new(SlackSource {
+            chat,
+            lookups,
+            reaction: reaction.to_string(),
+            names: Names::default(),
+        })
     }
 }
 

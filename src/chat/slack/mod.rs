@@ -7,6 +7,7 @@ pub mod endpoint;
 mod envelope;
 pub mod events;
 mod links;
+pub mod lookups;
 pub mod manifest;
 pub mod messages;
 pub mod pace;

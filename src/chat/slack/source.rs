@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::client::SlackChat;
 use super::events::ts_time;
+use super::lookups::Lookups;
 use crate::app::{MessageSource, Seen};
 use crate::chat::names::Names;
 use crate::incident::{FlaggedMessage, MessageKey, Platform, UserRef};
@@ -13,6 +14,8 @@ use crate::outbox::ChatError;
 
 pub(super) struct SlackSource {
     pub chat: Arc<SlackChat>,
+    /// How the messages are read: together when they come together.
+    pub lookups: Arc<Lookups>,
     /// The reaction name that flags, without colons.
     pub reaction: String,
     pub names: Names,
@@ -26,7 +29,7 @@ impl MessageSource for SlackSource {
         let Some(at) = ts_time(&key.message) else {
             return Err(ChatError::Rejected(format!("unreadable ts {}", key.message)));
         };
-        let Some(m) = self.chat.fetch_message(&key.channel, &key.message).await? else {
+        let Some(m) = self.lookups.fetch(&key.channel, &key.message).await? else {
             return Ok(None);
         };
         let link = self.chat.permalink(&key.channel, &key.message, m.thread_ts.as_deref()).await;
@@ -43,7 +46,7 @@ impl MessageSource for SlackSource {
     }
 
     async fn reacted(&self, key: &MessageKey, user: &str) -> Result<bool, ChatError> {
-        let m = self.chat.fetch_message(&key.channel, &key.message).await?;
+        let m = self.lookups.fetch(&key.channel, &key.message).await?;
         Ok(m.is_some_and(|m| m.has_reaction(&self.reaction, user)))
     }
 

@@ -46,7 +46,7 @@ pub struct Channel {
     pub topic: String,
     pub purpose: String,
     pub members: Vec<String>,
-    /// (ts, text, user, thread_ts)
+    /// (ts, text, user, thread_ts), in ts order: every ts comes from one counter.
     pub messages: Vec<(String, String, String, Option<String>)>,
     /// By message ts: (reaction, user).
     pub reactions: BTreeMap<String, Vec<(String, String)>>,
@@ -323,6 +323,26 @@ fn check_spec(spec: &Value, method: &str, p: &Map<String, Value>, authed: bool) 
     None
 }
 
+/// A message as the Web API shows it, with its reactions.
+fn as_shown(ch: &Channel, m: &(String, String, String, Option<String>)) -> Value {
+    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in ch.reactions.get(&m.0).into_iter().flatten() {
+        by_name.entry(&r.0).or_default().push(&r.1);
+    }
+    let reactions: Vec<Value> = by_name
+        .into_iter()
+        .map(|(name, users)| json!({"name": name, "count": users.len(), "users": users}))
+        .collect();
+    json!({"type": "message", "ts": m.0, "text": m.1, "user": m.2, "thread_ts": m.3, "reactions": reactions})
+}
+
+/// A ts in time order: its seconds, then its fraction read as microseconds.
+fn ts_order(ts: &str) -> (u64, u64) {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, ""));
+    let frac = format!("{frac:0<6}");
+    (secs.parse().unwrap_or(0), frac.get(..6).and_then(|f| f.parse().ok()).unwrap_or(0))
+}
+
 fn str_param<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
     p.get(k).and_then(Value::as_str).unwrap_or("")
 }
@@ -500,25 +520,46 @@ fn apply(s: &Shared, ws: &mut Workspace, method: &str, p: &Map<String, Value>) -
             let ts = str_param(&p, "ts");
             let parent = ch.by_ts.get(ts).map(|i| &ch.messages[*i]);
             let replies = ch.replies.get(ts).into_iter().flatten().map(|i| &ch.messages[*i]);
-            let found: Vec<Value> = parent
-                .into_iter()
-                .chain(replies)
-                .map(|m| {
-                    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-                    for r in ch.reactions.get(&m.0).into_iter().flatten() {
-                        by_name.entry(&r.0).or_default().push(&r.1);
-                    }
-                    let reactions: Vec<Value> = by_name
-                        .into_iter()
-                        .map(|(name, users)| json!({"name": name, "count": users.len(), "users": users}))
-                        .collect();
-                    json!({"type": "message", "ts": m.0, "text": m.1, "user": m.2, "thread_ts": m.3, "reactions": reactions})
-                })
-                .collect();
+            let found: Vec<Value> =
+                parent.into_iter().chain(replies).map(|m| as_shown(ch, m)).collect();
             if found.is_empty() {
                 return error("thread_not_found");
             }
             ok(json!({"messages": found, "has_more": false}))
+        }
+        "conversations.history" => {
+            let Some(ch) = ws.channels.get(&channel_id) else { return error("channel_not_found") };
+            let stamp = |k: &str| {
+                p.get(k)
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+                    .map(|t| ts_order(&t))
+            };
+            let (oldest, latest) = (stamp("oldest"), stamp("latest"));
+            let inclusive = matches!(p.get("inclusive"), Some(v) if v == "true" || v == "1" || v == &json!(true));
+            let limit = p
+                .get("limit")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                .unwrap_or(100) as usize;
+            let after =
+                |t: &(u64, u64)| oldest.as_ref().is_none_or(|o| t > o || (inclusive && t == o));
+            let before =
+                |t: &(u64, u64)| latest.as_ref().is_none_or(|l| t < l || (inclusive && t == l));
+            // Messages are kept in ts order: from the newest in the span
+            // back, a thread's replies left in their thread, as in Slack.
+            let end = ch.messages.partition_point(|m| before(&ts_order(&m.0)));
+            let mut found: Vec<Value> = ch.messages[..end]
+                .iter()
+                .rev()
+                .take_while(|m| after(&ts_order(&m.0)))
+                .filter(|m| m.3.as_ref().is_none_or(|t| *t == m.0))
+                .take(limit + 1)
+                .map(|m| as_shown(ch, m))
+                .collect();
+            let has_more = found.len() > limit;
+            found.truncate(limit);
+            ok(
+                json!({"messages": found, "has_more": has_more, "pin_count": ch.pins.len(), "channel_actions_ts": null, "channel_actions_count": 0}),
+            )
         }
         "chat.getPermalink" => {
             let ts = str_param(&p, "message_ts");
