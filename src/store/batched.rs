@@ -17,7 +17,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, T
 
 use super::group::Waiting;
 use super::shapes;
-use super::sql::{Backend, SqlStore, incident, to_json};
+use super::sql::{Backend, NewRows, SqlStore, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
@@ -315,25 +315,14 @@ where
         Ok(held)
     }
 
-    /// Writes what the batch decided: the rows of every table in arrival
-    /// order, each incident and entry once, at its final state.
+    /// Writes what the batch decided: each incident and entry once, at its
+    /// final state, then the new rows of every table in arrival order.
     async fn write_decided(
         tx: &mut DB::Connection,
         commits: Vec<&Commit>,
         held: &Held,
         touched: &Touched,
     ) -> std::result::Result<(), Fallback> {
-        let now = Utc::now();
-        let at = |c: &Commit| c.at.unwrap_or(now);
-        let inbox: Vec<(&str, DateTime<Utc>)> =
-            commits.iter().filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c)))).collect();
-        for chunk in shapes::pieces(&inbox, ROWS) {
-            let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
-            q.push_values(chunk, |mut row, (e, at)| {
-                row.push_bind(*e).push_bind(*at);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
         // Incidents in one order, so that two replicas' batches wait on each
         // other rather than deadlock.
         let mut incidents: Vec<(&IncidentId, &i64)> = touched.incidents.iter().collect();
@@ -360,49 +349,32 @@ where
                 return Err(Fallback::Unforeseen);
             }
         }
-        Self::write_entries(tx, &commits, held, touched).await?;
-        let audit: Vec<&super::Audit> = commits.iter().filter_map(|c| c.audit.as_ref()).collect();
-        for chunk in shapes::pieces(&audit, ROWS) {
-            let mut q = QueryBuilder::<DB>::new(
-                "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
-            );
-            q.push_values(chunk, |mut row, a| {
-                row.push_bind(a.at)
-                    .push_bind(a.actor.as_str())
-                    .push_bind(a.action.as_str())
-                    .push_bind(a.incident.map(|i| i.0))
-                    .push_bind(a.detail.as_str());
-            });
-            q.build().execute(&mut *tx).await?;
+        let now = Utc::now();
+        let at = |c: &Commit| c.at.unwrap_or(now);
+        let rows = NewRows {
+            inbox: commits
+                .iter()
+                .filter_map(|c| c.event_id.as_deref().map(|e| (e, at(c))))
+                .collect(),
+            entries: Self::update_entries(tx, &commits, held, touched).await?,
+            audit: commits.iter().filter_map(|c| c.audit.as_ref()).collect(),
+            outbox: commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect(),
+        };
+        if let Some(adding) = DB::add_at_once(tx, &rows) {
+            return Ok(adding.await?);
         }
-        let outbox: Vec<(&super::OutboxItem, DateTime<Utc>)> =
-            commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect();
-        for chunk in shapes::pieces(&outbox, ROWS) {
-            let mut q = QueryBuilder::<DB>::new(
-                "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
-            );
-            q.push_values(chunk, |mut row, (item, at)| {
-                row.push_bind(item.lane())
-                    .push_bind(item.incident.0)
-                    .push_bind(item.sink.name())
-                    .push_bind(item.payload.as_str())
-                    .push_bind(*at)
-                    .push_bind(*at);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        Ok(())
+        Self::add_by_table(tx, &rows).await
     }
 
-    /// New entries in a multi-row insert, in the order they were first
-    /// written, each at its final state; entries that were there, one
-    /// update each.
-    async fn write_entries(
+    /// Updates the entries that were there, one statement each, and returns
+    /// the new ones in the order they were first written, each at its final
+    /// state.
+    async fn update_entries<'c>(
         tx: &mut DB::Connection,
-        commits: &[&Commit],
+        commits: &[&'c Commit],
         held: &Held,
         touched: &Touched,
-    ) -> std::result::Result<(), Fallback> {
+    ) -> std::result::Result<Vec<(&'c TimelineEntry, i64)>, Fallback> {
         let mut last: HashMap<&MessageKey, &TimelineEntry> = HashMap::new();
         let mut order: Vec<Option<&MessageKey>> = Vec::new();
         let mut keyless: Vec<&TimelineEntry> = Vec::new();
@@ -434,7 +406,22 @@ where
                 }
             }
         }
-        for chunk in shapes::pieces(&inserts, ROWS) {
+        Ok(inserts)
+    }
+
+    /// The new rows in a multi-row insert per table, in a few pieces each.
+    async fn add_by_table(
+        tx: &mut DB::Connection,
+        rows: &NewRows<'_>,
+    ) -> std::result::Result<(), Fallback> {
+        for chunk in shapes::pieces(&rows.inbox, ROWS) {
+            let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
+            q.push_values(chunk, |mut row, (e, at)| {
+                row.push_bind(*e).push_bind(*at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.entries, ROWS) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO timeline_entries
              (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
@@ -450,6 +437,33 @@ where
                     .push_bind(e.state.as_str())
                     .push_bind(*version)
                     .push_bind(to_json(*e));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.audit, ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
+            );
+            q.push_values(chunk, |mut row, a| {
+                row.push_bind(a.at)
+                    .push_bind(a.actor.as_str())
+                    .push_bind(a.action.as_str())
+                    .push_bind(a.incident.map(|i| i.0))
+                    .push_bind(a.detail.as_str());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.outbox, ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut row, (item, at)| {
+                row.push_bind(item.lane())
+                    .push_bind(item.incident.0)
+                    .push_bind(item.sink.name())
+                    .push_bind(item.payload.as_str())
+                    .push_bind(*at)
+                    .push_bind(*at);
             });
             q.build().execute(&mut *tx).await?;
         }

@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::Postgres;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnection, PgPoolOptions};
 
 use super::Result;
-use super::sql::{Backend, SqlStore};
+use super::sql::{Backend, NewRows, SqlStore, to_json};
+use crate::incident::MessageKey;
 
 pub type PgStore = SqlStore<Postgres>;
 
@@ -34,7 +37,77 @@ impl Backend for Postgres {
     fn affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
     }
+
+    /// Every table's new rows in one statement, each table's as arrays
+    /// unnested in order: one round trip to the server whatever the batch
+    /// holds, and one prepared statement.
+    fn add_at_once<'c>(
+        conn: &'c mut PgConnection,
+        rows: &'c NewRows<'c>,
+    ) -> Option<BoxFuture<'c, std::result::Result<(), sqlx::Error>>> {
+        Some(Box::pin(async move {
+            let (events, received): (Vec<&str>, Vec<DateTime<Utc>>) =
+                rows.inbox.iter().copied().unzip();
+            let e = &rows.entries;
+            let key = |f: fn(&MessageKey) -> &str| -> Vec<Option<&str>> {
+                e.iter().map(|(e, _)| e.key.as_ref().map(f)).collect()
+            };
+            let a = &rows.audit;
+            let o = &rows.outbox;
+            sqlx::query(ADD_AT_ONCE)
+                .bind(events)
+                .bind(received)
+                .bind(e.iter().map(|(e, _)| e.incident.0).collect::<Vec<i64>>())
+                .bind(key(|k| k.platform.as_str()))
+                .bind(key(|k| k.channel.as_str()))
+                .bind(key(|k| k.message.as_str()))
+                .bind(e.iter().map(|(e, _)| e.kind.as_str()).collect::<Vec<_>>())
+                .bind(e.iter().map(|(e, _)| e.at).collect::<Vec<_>>())
+                .bind(e.iter().map(|(e, _)| e.state.as_str()).collect::<Vec<_>>())
+                .bind(e.iter().map(|(_, v)| *v).collect::<Vec<i64>>())
+                .bind(e.iter().map(|(e, _)| to_json(*e)).collect::<Vec<String>>())
+                .bind(a.iter().map(|a| a.at).collect::<Vec<_>>())
+                .bind(a.iter().map(|a| a.actor.as_str()).collect::<Vec<_>>())
+                .bind(a.iter().map(|a| a.action.as_str()).collect::<Vec<_>>())
+                .bind(a.iter().map(|a| a.incident.map(|i| i.0)).collect::<Vec<Option<i64>>>())
+                .bind(a.iter().map(|a| a.detail.as_str()).collect::<Vec<_>>())
+                .bind(o.iter().map(|(o, _)| o.lane()).collect::<Vec<String>>())
+                .bind(o.iter().map(|(o, _)| o.incident.0).collect::<Vec<i64>>())
+                .bind(o.iter().map(|(o, _)| o.sink.name()).collect::<Vec<_>>())
+                .bind(o.iter().map(|(o, _)| o.payload.as_str()).collect::<Vec<_>>())
+                .bind(o.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+                .execute(conn)
+                .await?;
+            Ok(())
+        }))
+    }
 }
+
+/// [`Backend::add_at_once`]'s statement. Each `INSERT … SELECT` keeps its
+/// arrays' order (`ORDER BY n`), so ids are given out in arrival order.
+const ADD_AT_ONCE: &str = "WITH inbox_rows AS (
+       INSERT INTO inbox (event_id, received_at)
+       SELECT * FROM UNNEST($1::text[], $2::timestamptz[])
+     ), audit_rows AS (
+       INSERT INTO audit_log (at, actor, action, incident_id, detail)
+       SELECT at, actor, action, incident_id, detail
+       FROM UNNEST($12::timestamptz[], $13::text[], $14::text[], $15::int8[], $16::text[])
+         WITH ORDINALITY AS a (at, actor, action, incident_id, detail, n)
+       ORDER BY n
+     ), outbox_rows AS (
+       INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at)
+       SELECT lane, incident_id, platform, payload, at, at
+       FROM UNNEST($17::text[], $18::int8[], $19::text[], $20::text[], $21::timestamptz[])
+         WITH ORDINALITY AS o (lane, incident_id, platform, payload, at, n)
+       ORDER BY n
+     )
+     INSERT INTO timeline_entries
+       (incident_id, platform, channel_id, message_id, kind, at, state, version, body)
+     SELECT incident_id, platform, channel_id, message_id, kind, at, state, version, body
+     FROM UNNEST($3::int8[], $4::text[], $5::text[], $6::text[], $7::text[],
+                 $8::timestamptz[], $9::text[], $10::int8[], $11::text[])
+       WITH ORDINALITY AS e (incident_id, platform, channel_id, message_id, kind, at, state, version, body, n)
+     ORDER BY n";
 
 impl SqlStore<Postgres> {
     /// Connects and applies migrations (the migrator holds an advisory lock,

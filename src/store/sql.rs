@@ -5,6 +5,7 @@
 //! in `sqlite.rs` and `postgres.rs`.
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 
 use super::chores::Chore;
@@ -32,6 +33,29 @@ pub trait Backend: sqlx::Database {
 
     /// How many rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
+
+    /// Adds a batch's new rows in one statement, where this database has a
+    /// way to; `None` where it has not, and the caller adds them table by
+    /// table.
+    fn add_at_once<'c>(
+        _conn: &'c mut Self::Connection,
+        _rows: &'c NewRows<'c>,
+    ) -> Option<BoxFuture<'c, std::result::Result<(), sqlx::Error>>> {
+        None
+    }
+}
+
+/// The rows a batch of plain commits adds, table by table, each in arrival
+/// order.
+#[derive(Default)]
+pub struct NewRows<'a> {
+    /// Event ids, with when they came.
+    pub inbox: Vec<(&'a str, DateTime<Utc>)>,
+    /// New entries, each with its version.
+    pub entries: Vec<(&'a TimelineEntry, i64)>,
+    pub audit: Vec<&'a super::Audit>,
+    /// Deliveries, with when they were made.
+    pub outbox: Vec<(&'a super::OutboxItem, DateTime<Utc>)>,
 }
 
 /// The store on one database: `SqlStore<Sqlite>` or `SqlStore<Postgres>`.
