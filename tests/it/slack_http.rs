@@ -160,6 +160,25 @@ impl Bot {
         tokio::join!(sent, let_go).0
     }
 
+    /// Flags `first`, whose read is held at `gate`, then `later` while it
+    /// waits (see [`Self::flag_while_held`]). The statuses of `first` and of `later`.
+    async fn flag_behind_a_held_read(
+        &self,
+        gate: &tokio::sync::Notify,
+        ch: &str,
+        first: &str,
+        later: &[String],
+        prefix: &str,
+    ) -> (u16, Vec<u16>) {
+        tokio::join!(self.reaction(prefix, "reaction_added", "UCAROL", ch, first), async {
+            eventually("the first read is under way", Duration::from_secs(10), || async {
+                self.slack.calls("conversations.replies") == 1
+            })
+            .await;
+            self.flag_while_held(gate, ch, later, prefix).await
+        })
+    }
+
     async fn settled(&self) {
         let store = self.store.clone();
         eventually("the outbox to drain", Duration::from_secs(20), || {
@@ -403,16 +422,7 @@ on_both_backends! {
         // The first flag's read is held; the other nine come meanwhile.
         let gate = std::sync::Arc::new(tokio::sync::Notify::new());
         bot.slack.fail("conversations.replies", [Failure::Held(gate.clone())]);
-        let (first_status, statuses) = tokio::join!(
-            bot.reaction("EvT", "reaction_added", "UCAROL", &ch, &first),
-            async {
-                eventually("the first read is under way", Duration::from_secs(10), || async {
-                    bot.slack.calls("conversations.replies") == 1
-                })
-                .await;
-                bot.flag_while_held(&gate, &ch, &later, "EvT").await
-            }
-        );
+        let (first_status, statuses) = bot.flag_behind_a_held_read(&gate, &ch, &first, &later, "EvT").await;
         assert_eq!(first_status, 200);
         assert_eq!(statuses, vec![200; 9]);
         for (ts, text) in later.iter().zip((0..8).map(|i| format!("step {i}"))) {
@@ -443,16 +453,7 @@ on_both_backends! {
         let gate = std::sync::Arc::new(tokio::sync::Notify::new());
         bot.slack.fail("conversations.replies", [Failure::Held(gate.clone())]);
         bot.slack.fail("conversations.history", [Failure::Status(502)]);
-        let (first_status, statuses) = tokio::join!(
-            bot.reaction("EvF", "reaction_added", "UCAROL", &ch, &first),
-            async {
-                eventually("the first read is under way", Duration::from_secs(10), || async {
-                    bot.slack.calls("conversations.replies") == 1
-                })
-                .await;
-                bot.flag_while_held(&gate, &ch, &later, "EvF").await
-            }
-        );
+        let (first_status, statuses) = bot.flag_behind_a_held_read(&gate, &ch, &first, &later, "EvF").await;
         assert_eq!(first_status, 200);
         assert_eq!(statuses, vec![503; 3], "not recorded, so not acknowledged");
         for ts in &later {
