@@ -11,7 +11,7 @@
 //! lookups it serves arrived, so none sees its message older than the event
 //! that asked for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -160,7 +160,9 @@ impl Lookups {
         let mut seen = HashMap::new();
         if let Some((oldest, latest)) = span(batch.iter().map(|(ts, _)| ts.as_str())) {
             self.counts.spans.fetch_add(1, Ordering::Relaxed);
-            match within(self.chat.fetch_span(channel, oldest, latest, PAGE)).await {
+            let asked: HashSet<&str> = batch.iter().map(|(ts, _)| ts.as_str()).collect();
+            let wanted = |ts: &str| asked.contains(ts);
+            match within(self.chat.fetch_span(channel, (oldest, latest), PAGE, wanted)).await {
                 Ok(found) => seen = found,
                 Err(e) => {
                     for (_, tx) in batch {
@@ -170,8 +172,10 @@ impl Lookups {
                 }
             }
         }
+        // Each message found goes to the first lookup of it; a second lookup
+        // of the same message in the batch (rare) reads it on its own.
         join_all(batch.into_iter().map(|(ts, tx)| {
-            let known = seen.get(&ts).cloned();
+            let known = seen.remove(&ts);
             async move {
                 let answer = match known {
                     Some(m) => Ok(Some(m)),

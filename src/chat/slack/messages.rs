@@ -84,16 +84,17 @@ impl SlackChat {
             .map(FetchedMessage::from_slack))
     }
 
-    /// The channel's messages from `oldest` to `latest`, both included, by
-    /// ts: at most `limit` of them, the newest first when there are more
-    /// (`conversations.history`). Thread replies are not among them, except
-    /// those also sent to the channel: Slack's history leaves them out.
+    /// Those of the channel's messages from `oldest` to `latest`, both
+    /// included, whose ts is `wanted`, by ts; Slack is asked for at most
+    /// `limit`, the newest first when there are more (`conversations.history`).
+    /// Thread replies are not among them, except those also sent to the
+    /// channel: Slack's history leaves them out.
     pub async fn fetch_span(
         &self,
         channel: &str,
-        oldest: &str,
-        latest: &str,
+        (oldest, latest): (&str, &str),
         limit: u16,
+        wanted: impl Fn(&str) -> bool,
     ) -> Result<HashMap<String, FetchedMessage>, ChatError> {
         let req = SlackApiConversationsHistoryRequest::new()
             .with_channel(channel.into())
@@ -110,7 +111,9 @@ impl SlackChat {
         Ok(page
             .messages
             .into_iter()
-            .map(|m| (m.origin.ts.to_string(), FetchedMessage::from_slack(m)))
+            .map(|m| (m.origin.ts.to_string(), m))
+            .filter(|(ts, _)| wanted(ts))
+            .map(|(ts, m)| (ts, FetchedMessage::from_slack(m)))
             .collect())
     }
 }
