@@ -68,6 +68,7 @@ async fn run_on(plan: &Plan, client: &Client, report: &mut Report, db: Db) -> an
         "  ingestion{label}: {} flags, {:.0}/s acked, {:.0}/s durable",
         ingestion.flags, ingestion.acked_per_s, ingestion.durable_per_s
     );
+    eprintln!("  {}", batching(client, &bot.base).await?);
     match db {
         Db::Sqlite => {
             report.ingestion = Some(ingestion);
@@ -149,6 +150,27 @@ async fn ingest(
         durable_s,
         durable_per_s: best.0 as f64 / durable_s,
     })
+}
+
+/// What the group writer and Slack's lookups did, from `/metrics`: batches, their mean size and
+/// the writer's busy time; reads of Slack per lookup.
+async fn batching(client: &Client, base: &str) -> anyhow::Result<String> {
+    let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (batches, jobs) =
+        (value("tocsin_store_write_batches_total"), value("tocsin_store_write_jobs_total"));
+    let reads = value("tocsin_slack_flag_reads_total{method=\"conversations.history\"}")
+        + value("tocsin_slack_flag_reads_total{method=\"conversations.replies\"}");
+    Ok(format!(
+        "writer: {batches:.0} batches of {:.1} jobs, {:.2} s busy; Slack: {reads:.0} reads for {:.0} lookups",
+        jobs / batches.max(1.0),
+        value("tocsin_store_write_seconds_total"),
+        value("tocsin_slack_flag_lookups_total"),
+    ))
 }
 
 pub async fn active_flags(store: &Arc<dyn Store>, incident: IncidentId) -> anyhow::Result<usize> {
