@@ -17,7 +17,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, T
 
 use super::group::Waiting;
 use super::shapes;
-use super::sql::{Backend, NewRows, SqlStore, incident, to_json};
+use super::sql::{Asked, Backend, Found, NewRows, SqlStore, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
@@ -91,20 +91,14 @@ enum Decision {
 }
 
 /// What the batch's checks read: its events, entry keys and incidents.
-struct Wanted<'a> {
-    events: Vec<&'a str>,
-    keys: Vec<&'a MessageKey>,
-    incidents: Vec<IncidentId>,
-}
-
-fn wanted(batch: &[Waiting]) -> Wanted<'_> {
+fn asked(batch: &[Waiting]) -> Asked<'_> {
     let commits = || batch.iter().map(|w| &w.commit);
     let events: HashSet<&str> = commits().filter_map(|c| c.event_id.as_deref()).collect();
     let keys: HashSet<&MessageKey> =
         commits().flat_map(|c| &c.entries).filter_map(|e| entry_of(e).0.key.as_ref()).collect();
     let incidents: HashSet<IncidentId> =
         commits().filter_map(|c| c.incident_version()).map(|(id, _)| id).collect();
-    Wanted {
+    Asked {
         events: events.into_iter().collect(),
         keys: keys.into_iter().collect(),
         incidents: incidents.into_iter().collect(),
@@ -230,7 +224,7 @@ where
         tx: &mut DB::Connection,
         batch: &mut [Waiting],
     ) -> std::result::Result<Vec<Option<Result<()>>>, Fallback> {
-        let mut held = Self::read_held(tx, wanted(batch)).await?;
+        let mut held = Self::read_held(tx, asked(batch)).await?;
         let mut touched = Touched::default();
         let mut outcomes = Vec::with_capacity(batch.len());
         // Each commit of the batch that is written, and its decision made
@@ -259,11 +253,38 @@ where
     /// the versions of the entries and incidents it writes.
     async fn read_held(
         tx: &mut DB::Connection,
-        wanted: Wanted<'_>,
+        asked: Asked<'_>,
     ) -> std::result::Result<Held, Fallback> {
-        let Wanted { events, keys, incidents: ids } = wanted;
+        let found = if let Some(reading) = DB::read_at_once(tx, &asked) {
+            reading.await?
+        } else {
+            Self::read_by_table(tx, &asked).await?
+        };
         let mut held = Held::default();
-        for chunk in events.chunks(ROWS) {
+        held.events.extend(found.events);
+        held.asked.extend(asked.keys.iter().map(|k| (*k).clone()));
+        for (platform, channel, message, version) in found.entries {
+            let Some(platform) = crate::incident::Platform::parse(&platform) else {
+                return Err(StoreError::Corrupt(format!("unknown platform {platform:?}")).into());
+            };
+            held.entries.insert(MessageKey { platform, channel, message }, version);
+        }
+        held.incidents.extend(asked.incidents.iter().map(|id| (*id, None)));
+        for (id, state, version) in found.incidents {
+            held.incidents
+                .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
+        }
+        Ok(held)
+    }
+
+    /// [`Self::read_held`]'s statements where there is no one statement for
+    /// them: one per table and piece, with the keys as lists.
+    async fn read_by_table(
+        tx: &mut DB::Connection,
+        asked: &Asked<'_>,
+    ) -> std::result::Result<Found, sqlx::Error> {
+        let mut found = Found::default();
+        for chunk in asked.events.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new("SELECT event_id FROM inbox WHERE event_id IN (");
             let mut list = q.separated(", ");
             for e in shapes::padded(chunk) {
@@ -271,10 +292,9 @@ where
             }
             q.push(")");
             let seen: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            held.events.extend(seen.into_iter().map(|(e,)| e));
+            found.events.extend(seen.into_iter().map(|(e,)| e));
         }
-        held.asked.extend(keys.iter().map(|k| (*k).clone()));
-        for chunk in keys.chunks(ROWS) {
+        for chunk in asked.keys.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new("WITH k (p, c, m) AS (");
             q.push_values(shapes::padded(chunk), |mut row, k| {
                 row.push_bind(k.map(|k| k.platform.as_str()))
@@ -285,19 +305,9 @@ where
             ") SELECT t.platform, t.channel_id, t.message_id, t.version FROM k
              JOIN timeline_entries t ON t.platform = k.p AND t.channel_id = k.c AND t.message_id = k.m",
         );
-            let rows: Vec<(String, String, String, i64)> =
-                q.build_query_as().fetch_all(&mut *tx).await?;
-            for (platform, channel, message, version) in rows {
-                let Some(platform) = crate::incident::Platform::parse(&platform) else {
-                    return Err(
-                        StoreError::Corrupt(format!("unknown platform {platform:?}")).into()
-                    );
-                };
-                held.entries.insert(MessageKey { platform, channel, message }, version);
-            }
+            found.entries.extend(q.build_query_as().fetch_all(&mut *tx).await?);
         }
-        for chunk in ids.chunks(ROWS) {
-            held.incidents.extend(chunk.iter().map(|id| (*id, None)));
+        for chunk in asked.incidents.chunks(ROWS) {
             let mut q = QueryBuilder::<DB>::new(
                 "SELECT id, state, version FROM incidents WHERE delete_after IS NULL AND id IN (",
             );
@@ -306,13 +316,9 @@ where
                 list.push_bind(id.map(|id| id.0));
             }
             q.push(")");
-            let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, state, version) in rows {
-                held.incidents
-                    .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
-            }
+            found.incidents.extend(q.build_query_as().fetch_all(&mut *tx).await?);
         }
-        Ok(held)
+        Ok(found)
     }
 
     /// Writes what the batch decided: each incident and entry once, at its

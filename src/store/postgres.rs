@@ -8,7 +8,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 
 use super::Result;
-use super::sql::{Backend, NewRows, SqlStore, to_json};
+use super::sql::{Asked, Backend, Found, NewRows, SqlStore, to_json};
 use crate::incident::MessageKey;
 
 pub type PgStore = SqlStore<Postgres>;
@@ -36,6 +36,39 @@ impl Backend for Postgres {
 
     fn affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    /// The batch's reads in one statement: the keys as arrays, each looked
+    /// up on its own by its unique index (`LATERAL … LIMIT 1`), so that how
+    /// many there are and how big the tables have grown cannot lead the
+    /// planner to scan a whole table, and the one prepared plan serves every
+    /// batch.
+    fn read_at_once<'c>(
+        conn: &'c mut PgConnection,
+        asked: &'c Asked<'c>,
+    ) -> Option<BoxFuture<'c, std::result::Result<Found, sqlx::Error>>> {
+        Some(Box::pin(async move {
+            let key = |f: fn(&MessageKey) -> &str| -> Vec<&str> {
+                asked.keys.iter().map(|k| f(k)).collect()
+            };
+            let rows: Vec<(i32, String, String, String, i64, i64)> = sqlx::query_as(READ_AT_ONCE)
+                .bind(&asked.events)
+                .bind(key(|k| k.platform.as_str()))
+                .bind(key(|k| k.channel.as_str()))
+                .bind(key(|k| k.message.as_str()))
+                .bind(asked.incidents.iter().map(|i| i.0).collect::<Vec<i64>>())
+                .fetch_all(conn)
+                .await?;
+            let mut found = Found::default();
+            for (kind, a, b, c, n, m) in rows {
+                match kind {
+                    0 => found.events.push(a),
+                    1 => found.entries.push((a, b, c, n)),
+                    _ => found.incidents.push((n, a, m)),
+                }
+            }
+            Ok(found)
+        }))
     }
 
     /// Every table's new rows in one statement, each table's as arrays
@@ -82,6 +115,23 @@ impl Backend for Postgres {
         }))
     }
 }
+
+/// [`Backend::read_at_once`]'s statement. Each row says what it is: 0, an
+/// event seen before; 1, an entry (platform, channel, message, version);
+/// 2, an incident (state, id, version).
+const READ_AT_ONCE: &str = "SELECT 0, i.event_id, '', '', 0::int8, 0::int8
+       FROM UNNEST($1::text[]) AS k (e)
+       CROSS JOIN LATERAL (SELECT event_id FROM inbox WHERE event_id = k.e LIMIT 1) i
+     UNION ALL
+     SELECT 1, t.platform, t.channel_id, t.message_id, t.version, 0::int8
+       FROM UNNEST($2::text[], $3::text[], $4::text[]) AS k (p, c, m)
+       CROSS JOIN LATERAL (SELECT platform, channel_id, message_id, version FROM timeline_entries
+                           WHERE platform = k.p AND channel_id = k.c AND message_id = k.m LIMIT 1) t
+     UNION ALL
+     SELECT 2, s.state, '', '', s.id, s.version
+       FROM UNNEST($5::int8[]) AS k (id)
+       CROSS JOIN LATERAL (SELECT id, state, version FROM incidents
+                           WHERE id = k.id AND delete_after IS NULL LIMIT 1) s";
 
 /// [`Backend::add_at_once`]'s statement. Each `INSERT … SELECT` keeps its
 /// arrays' order (`ORDER BY n`), so ids are given out in arrival order.

@@ -34,6 +34,16 @@ pub trait Backend: sqlx::Database {
     /// How many rows a statement changed.
     fn affected(result: &Self::QueryResult) -> u64;
 
+    /// Reads what a batch of plain commits asks, where this database has a
+    /// way to, in one statement whatever the batch holds; `None` where it has
+    /// not, and the caller reads table by table.
+    fn read_at_once<'c>(
+        _conn: &'c mut Self::Connection,
+        _asked: &'c Asked<'c>,
+    ) -> Option<BoxFuture<'c, std::result::Result<Found, sqlx::Error>>> {
+        None
+    }
+
     /// Adds a batch's new rows in one statement, where this database has a
     /// way to; `None` where it has not, and the caller adds them table by
     /// table.
@@ -45,9 +55,25 @@ pub trait Backend: sqlx::Database {
     }
 }
 
+/// What a batch of plain commits reads before it is decided, each once.
+pub struct Asked<'a> {
+    pub events: Vec<&'a str>,
+    pub keys: Vec<&'a MessageKey>,
+    pub incidents: Vec<IncidentId>,
+}
+
+/// What the database holds of what was asked: the events seen before; the
+/// entries there (platform, channel, message, version); the incidents there
+/// and not being deleted (id, state, version).
+#[derive(Default)]
+pub struct Found {
+    pub events: Vec<String>,
+    pub entries: Vec<(String, String, String, i64)>,
+    pub incidents: Vec<(i64, String, i64)>,
+}
+
 /// The rows a batch of plain commits adds, table by table, each in arrival
 /// order.
-#[derive(Default)]
 pub struct NewRows<'a> {
     /// Event ids, with when they came.
     pub inbox: Vec<(&'a str, DateTime<Utc>)>,
