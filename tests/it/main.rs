@@ -10,6 +10,7 @@ mod discord;
 mod discord_faults;
 mod edges;
 mod flow;
+mod lane_order;
 mod layout;
 mod reminders;
 mod replicas;
