@@ -255,7 +255,11 @@ where
         tx: &mut DB::Connection,
         asked: Asked<'_>,
     ) -> std::result::Result<Held, Fallback> {
-        let found = if let Some(reading) = DB::read_at_once(tx, &asked) {
+        let nothing =
+            asked.events.is_empty() && asked.keys.is_empty() && asked.incidents.is_empty();
+        let found = if nothing {
+            Found::default()
+        } else if let Some(reading) = DB::read_at_once(tx, &asked) {
             reading.await?
         } else {
             Self::read_by_table(tx, &asked).await?
