@@ -63,12 +63,16 @@ async fn run_on(plan: &Plan, client: &Client, report: &mut Report, db: Db) -> an
         Db::Postgres => (" on PostgreSQL", "EvIngestPg", "flags on PostgreSQL"),
     };
     let reqs = flags(&slack, &ingest_channel, events, plan.ingest);
+    let before = Counters::read(client, &bot.base).await;
     let ingestion = ingest(client, &bot, ingest_id, reqs).await?;
     eprintln!(
         "  ingestion{label}: {} flags, {:.0}/s acked, {:.0}/s durable",
         ingestion.flags, ingestion.acked_per_s, ingestion.durable_per_s
     );
-    eprintln!("  {}", batching(client, &bot.base).await?);
+    match (before, Counters::read(client, &bot.base).await) {
+        (Ok(before), Ok(after)) => eprintln!("  {}", after.since(&before)),
+        (Err(e), _) | (_, Err(e)) => eprintln!("  the server's counters could not be read: {e:#}"),
+    }
     match db {
         Db::Sqlite => {
             report.ingestion = Some(ingestion);
@@ -152,25 +156,47 @@ async fn ingest(
     })
 }
 
-/// What the group writer and Slack's lookups did, from `/metrics`: batches, their mean size and
-/// the writer's busy time; reads of Slack per lookup.
-async fn batching(client: &Client, base: &str) -> anyhow::Result<String> {
-    let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let (batches, jobs) =
-        (value("tocsin_store_write_batches_total"), value("tocsin_store_write_jobs_total"));
-    let reads = value("tocsin_slack_flag_reads_total{method=\"conversations.history\"}")
-        + value("tocsin_slack_flag_reads_total{method=\"conversations.replies\"}");
-    Ok(format!(
-        "writer: {batches:.0} batches of {:.1} jobs, {:.2} s busy; Slack: {reads:.0} reads for {:.0} lookups",
-        jobs / batches.max(1.0),
-        value("tocsin_store_write_seconds_total"),
-        value("tocsin_slack_flag_lookups_total"),
-    ))
+/// The group writer's and Slack lookups' counters from `/metrics`.
+struct Counters {
+    batches: f64,
+    jobs: f64,
+    busy_s: f64,
+    lookups: f64,
+    reads: f64,
+}
+
+impl Counters {
+    async fn read(client: &Client, base: &str) -> anyhow::Result<Self> {
+        let answer = client.get(format!("{base}/metrics")).send().await?.error_for_status()?;
+        let text = answer.text().await?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .ok_or_else(|| anyhow::anyhow!("/metrics has no {name}"))
+        };
+        Ok(Self {
+            batches: value("tocsin_store_write_batches_total")?,
+            jobs: value("tocsin_store_write_jobs_total")?,
+            busy_s: value("tocsin_store_write_seconds_total")?,
+            lookups: value("tocsin_slack_flag_lookups_total")?,
+            reads: value("tocsin_slack_flag_reads_total{method=\"conversations.history\"}")?
+                + value("tocsin_slack_flag_reads_total{method=\"conversations.replies\"}")?,
+        })
+    }
+
+    /// What the writer and the lookups did between `before` and these: the writer's
+    /// batches, their mean size (commits and outbox chores) and its busy time; reads of Slack
+    /// for how many lookups.
+    fn since(&self, before: &Self) -> String {
+        let batches = self.batches - before.batches;
+        format!(
+            "writer: {batches:.0} batches of {:.1} jobs, {:.2} s busy; Slack: {:.0} reads for {:.0} lookups",
+            (self.jobs - before.jobs) / batches.max(1.0),
+            self.busy_s - before.busy_s,
+            self.reads - before.reads,
+            self.lookups - before.lookups,
+        )
+    }
 }
 
 pub async fn active_flags(store: &Arc<dyn Store>, incident: IncidentId) -> anyhow::Result<usize> {
