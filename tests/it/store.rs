@@ -662,3 +662,40 @@ on_both_backends! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_writer_connection_the_server_dropped_costs_at_most_one_refused_commit() {
+    let Some(db) = crate::support::db::TestDb::postgres().await else {
+        eprintln!("TOCSIN_TEST_POSTGRES_URL is not set; dropping connections needs PostgreSQL");
+        return;
+    };
+    let s = store::connect(&db.url).await.unwrap();
+    let a = with_incident(&*s).await;
+    // The server ends every other connection to the database, as a restart
+    // would: the writer's idle ones among them.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    // Sent again while refused as transient, as the platforms do: written once.
+    let commit = || Commit {
+        event_id: Some("EvAfterTheDrop".into()),
+        outbox: vec![item(a.id.0, Platform::Slack, 1)],
+        ..Default::default()
+    };
+    let mut refused = Vec::new();
+    loop {
+        match s.commit(commit()).await {
+            Ok(()) => break,
+            Err(e) if e.is_transient() && refused.len() < 3 => refused.push(e.to_string()),
+            Err(e) => panic!("{e} after {refused:?}"),
+        }
+    }
+    assert!(refused.len() <= 1, "at most the batch on the dropped connection: {refused:?}");
+    assert!(matches!(s.commit(commit()).await, Err(StoreError::Duplicate)), "written once");
+    assert_eq!(s.outbox_stats().await.unwrap().pending, 1);
+}
