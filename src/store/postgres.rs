@@ -171,17 +171,7 @@ impl SqlStore<Postgres> {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        // The group writer's own connections, not pinged before each batch
-        // (a round trip in every transaction): one that broke while idle
-        // fails its batch, which is refused as transient and so sent again,
-        // and sqlx closes it when it comes back. Two, so that a batch need
-        // not wait while the one before is checked on its way back.
-        let writer = PgPoolOptions::new()
-            .max_connections(2)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with((*pool.connect_options()).clone());
-        let group = Self::group_writer(writer, None);
+        let group = Self::group_writer(pool.clone(), None);
         let reads = Self::entry_reader(pool.clone());
         Ok(Self { writes: pool.clone(), pool, group, reads })
     }
