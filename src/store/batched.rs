@@ -8,7 +8,9 @@
 //! a multi-row insert per table (in a few pieces, `shapes.rs`) and one
 //! update per incident and per entry at its final state. A statement that
 //! fails anyway sends the whole batch the careful way, from a fresh
-//! transaction.
+//! transaction. A batch that only adds rows skips the read: the tables'
+//! unique keys make its checks, and one that fails is written again, read
+//! first.
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,6 +34,32 @@ pub(super) fn plain(c: &Commit) -> bool {
         && c.subscriptions.is_empty()
         && c.alert_group.is_none()
         && c.room.is_none()
+}
+
+/// A plain commit that only adds rows: it changes no incident and no entry
+/// already there. Its checks (an event seen before, an entry already
+/// there) are then the tables' own unique keys, and the batch may be
+/// written without reading them first ([`Reading::Assumed`]).
+pub(super) fn adds_only(c: &Commit) -> bool {
+    plain(c) && c.incident.is_none() && c.entries.iter().all(|e| matches!(e, Write::Insert(_)))
+}
+
+/// How the short way learns what its checks depend on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Reading {
+    /// Read from the database first.
+    Read,
+    /// Assumed absent: no event seen, no entry there. Only for a batch that
+    /// [`adds_only`]: a key the database holds after all makes an insert
+    /// fail ([`key_taken`]), and the batch is written again, read first.
+    Assumed,
+}
+
+/// The short way failed because a row it added was there already: a
+/// unique key said what a read would have. Nothing of the statement that
+/// failed was written.
+pub(super) fn key_taken(why: &Fallback) -> bool {
+    matches!(why, Fallback::Fault(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation())
 }
 
 /// What the checks depend on, as the database holds it, moved on as each
@@ -110,6 +138,25 @@ fn entry_of(w: &Write<TimelineEntry>) -> (&TimelineEntry, Option<i64>) {
         Write::Insert(e) => (e, None),
         Write::Update { value, version } => (value, Some(*version)),
     }
+}
+
+/// What was asked, as `found` says the database holds it.
+fn held(asked: &Asked<'_>, found: Found) -> std::result::Result<Held, Fallback> {
+    let mut held = Held::default();
+    held.events.extend(found.events);
+    held.asked.extend(asked.keys.iter().map(|k| (*k).clone()));
+    for (platform, channel, message, version) in found.entries {
+        let Some(platform) = crate::incident::Platform::parse(&platform) else {
+            return Err(StoreError::Corrupt(format!("unknown platform {platform:?}")).into());
+        };
+        held.entries.insert(MessageKey { platform, channel, message }, version);
+    }
+    held.incidents.extend(asked.incidents.iter().map(|id| (*id, None)));
+    for (id, state, version) in found.incidents {
+        held.incidents
+            .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
+    }
+    Ok(held)
 }
 
 /// Decides one commit against what is held, in arrival order: a change to
@@ -223,8 +270,14 @@ where
     pub(super) async fn write_plain(
         tx: &mut DB::Connection,
         batch: &mut [Waiting],
+        reading: Reading,
     ) -> std::result::Result<Vec<Option<Result<()>>>, Fallback> {
-        let mut held = Self::read_held(tx, asked(batch)).await?;
+        let asked = asked(batch);
+        let found = match reading {
+            Reading::Read => Self::read(tx, &asked).await?,
+            Reading::Assumed => Found::default(),
+        };
+        let mut held = held(&asked, found)?;
         let mut touched = Touched::default();
         let mut outcomes = Vec::with_capacity(batch.len());
         // Each commit of the batch that is written, and its decision made
@@ -251,37 +304,22 @@ where
 
     /// Reads, for the whole batch, which of its events were seen before and
     /// the versions of the entries and incidents it writes.
-    async fn read_held(
+    async fn read(
         tx: &mut DB::Connection,
-        asked: Asked<'_>,
-    ) -> std::result::Result<Held, Fallback> {
+        asked: &Asked<'_>,
+    ) -> std::result::Result<Found, sqlx::Error> {
         let nothing =
             asked.events.is_empty() && asked.keys.is_empty() && asked.incidents.is_empty();
-        let found = if nothing {
-            Found::default()
-        } else if let Some(reading) = DB::read_at_once(tx, &asked) {
-            reading.await?
+        if nothing {
+            Ok(Found::default())
+        } else if let Some(reading) = DB::read_at_once(tx, asked) {
+            reading.await
         } else {
-            Self::read_by_table(tx, &asked).await?
-        };
-        let mut held = Held::default();
-        held.events.extend(found.events);
-        held.asked.extend(asked.keys.iter().map(|k| (*k).clone()));
-        for (platform, channel, message, version) in found.entries {
-            let Some(platform) = crate::incident::Platform::parse(&platform) else {
-                return Err(StoreError::Corrupt(format!("unknown platform {platform:?}")).into());
-            };
-            held.entries.insert(MessageKey { platform, channel, message }, version);
+            Self::read_by_table(tx, asked).await
         }
-        held.incidents.extend(asked.incidents.iter().map(|id| (*id, None)));
-        for (id, state, version) in found.incidents {
-            held.incidents
-                .insert(IncidentId(id), Some(Versioned { value: incident(&state)?, version }));
-        }
-        Ok(held)
     }
 
-    /// [`Self::read_held`]'s statements where there is no one statement for
+    /// [`Self::read`]'s statements where there is no one statement for
     /// them: one per table and piece, with the keys as lists.
     async fn read_by_table(
         tx: &mut DB::Connection,

@@ -24,7 +24,7 @@ use chrono::Utc;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Type};
 use tokio::sync::{mpsc, oneshot};
 
-use super::batched;
+use super::batched::{self, Reading};
 use super::chores::{Chore, Leased};
 use super::sql::{Backend, SqlStore};
 use super::tally::{Batch, Tally};
@@ -130,6 +130,26 @@ fn refuse(counting: Batch<'_>, batch: Vec<Waiting>, chores: Chores, why: &StoreE
     }
 }
 
+/// Tells every commit and chore of a durable transaction its outcome (a
+/// commit whose caller gave up before its turn has none).
+fn answer(
+    counting: Batch<'_>,
+    batch: Vec<Waiting>,
+    outcomes: Vec<Option<Result<()>>>,
+    chores: Chores,
+    made: Vec<Result<Leased>>,
+) {
+    counting.end();
+    for (w, outcome) in batch.into_iter().zip(outcomes) {
+        if let Some(outcome) = outcome {
+            let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
+        }
+    }
+    for ((_, done), m) in chores.into_iter().zip(made) {
+        let _ = done.send(m);
+    }
+}
+
 /// The group writer's transactions, on either database.
 impl<DB> SqlStore<DB>
 where
@@ -172,38 +192,76 @@ where
     }
 
     /// One transaction for the whole batch: the short way when every commit is
-    /// plain, else (or when the short way meets the unforeseen) the careful
-    /// way; then the chores. The batch is counted before anyone hears back.
+    /// plain (first without reading, when it only adds rows), else (or when
+    /// the short way meets the unforeseen) the careful way; then the chores.
+    /// The batch is counted before anyone hears back.
     async fn write_group(
         pool: &Pool<DB>,
         mut batch: Vec<Waiting>,
         chores: Chores,
         counting: Batch<'_>,
     ) {
+        let plain = !batch.is_empty() && batch.iter().all(|w| batched::plain(&w.commit));
+        let adds = plain && batch.iter().all(|w| batched::adds_only(&w.commit));
+        let mut ways: &[Reading] = match (plain, adds) {
+            (true, true) => &[Reading::Assumed, Reading::Read],
+            (true, false) => &[Reading::Read],
+            _ => &[],
+        };
+        // Rows added in one statement, and no chore to share the
+        // transaction: the statement is a transaction of its own, with no
+        // BEGIN and COMMIT to wait for.
+        if adds && chores.is_empty() && DB::ADDS_AT_ONCE {
+            let mut conn = match pool.acquire().await {
+                Ok(conn) => conn,
+                Err(e) => return refuse(counting, batch, chores, &e.into(), false),
+            };
+            match Self::write_plain(&mut conn, &mut batch, Reading::Assumed).await {
+                Ok(outcomes) => return answer(counting, batch, outcomes, chores, Vec::new()),
+                Err(why) if batched::key_taken(&why) => ways = &[Reading::Read],
+                Err(batched::Fallback::Unforeseen) => ways = &[Reading::Read],
+                // The server refused the statement, so nothing was written:
+                // one commit's bad row must not sink the others, so each
+                // goes the careful way, alone.
+                Err(batched::Fallback::Fault(StoreError::Db(sqlx::Error::Database(e)))) => {
+                    tracing::debug!(error = %e, "the batch's one statement failed; it goes the careful way");
+                    ways = &[];
+                }
+                // A connection lost on the way may have committed it.
+                Err(batched::Fallback::Fault(e)) => {
+                    return refuse(counting, batch, chores, &e, true);
+                }
+            }
+        }
         let begin = || pool.begin_with(DB::BEGIN);
         let mut tx = match begin().await {
             Ok(tx) => tx,
             Err(e) => return refuse(counting, batch, chores, &e.into(), false),
         };
         // `None`: the caller gave up waiting before its turn, so it is not written.
-        let mut outcomes = None;
-        if batch.is_empty() {
-            outcomes = Some(Vec::new());
-        } else if batch.iter().all(|w| batched::plain(&w.commit)) {
-            match Self::write_plain(&mut tx, &mut batch).await {
-                Ok(o) => outcomes = Some(o),
+        let mut outcomes = batch.is_empty().then(Vec::new);
+        for &reading in ways {
+            match Self::write_plain(&mut tx, &mut batch, reading).await {
+                Ok(o) => {
+                    outcomes = Some(o);
+                    break;
+                }
                 Err(why) => {
+                    let again = reading == Reading::Assumed && batched::key_taken(&why);
                     if let batched::Fallback::Fault(e) = &why {
-                        tracing::debug!(error = %e, "a batch goes the careful way");
+                        tracing::debug!(error = %e, again, "the short way failed; the batch goes again, read first, or the careful way");
                     }
-                    let again = match tx.rollback().await {
+                    let fresh = match tx.rollback().await {
                         Ok(()) => begin().await,
                         Err(e) => Err(e),
                     };
-                    tx = match again {
+                    tx = match fresh {
                         Ok(tx) => tx,
                         Err(e) => return refuse(counting, batch, chores, &e.into(), false),
                     };
+                    if !again {
+                        break;
+                    }
                 }
             }
         }
@@ -235,15 +293,7 @@ where
             // after recovery: not a "nothing written".
             return refuse(counting, batch, chores, &e.into(), true);
         }
-        counting.end();
-        for (w, outcome) in batch.into_iter().zip(outcomes) {
-            if let Some(outcome) = outcome {
-                let _ = w.done.send(outcome); // the caller may have gone; it is written all the same
-            }
-        }
-        for ((_, done), m) in chores.into_iter().zip(made) {
-            let _ = done.send(m);
-        }
+        answer(counting, batch, outcomes, chores, made);
     }
 
     /// Each commit in a savepoint of its own.

@@ -17,6 +17,7 @@ impl Backend for Postgres {
     const STORE: &'static str = "postgres";
     const ONE_PROCESS: bool = false;
     const BEGIN: &'static str = "BEGIN";
+    const ADDS_AT_ONCE: bool = true;
     // SKIP LOCKED: replicas claiming at once take different rows, never the same one.
     const CLAIM: &'static str = "WITH heads AS (
        SELECT o.id FROM outbox o

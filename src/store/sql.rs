@@ -26,6 +26,9 @@ pub trait Backend: sqlx::Database {
     /// Leases outbox rows; binds now, limit, worker, lease end and the
     /// wanted platforms as `,a,b,`.
     const CLAIM: &'static str;
+    /// [`Backend::add_at_once`] adds a batch's rows in one statement, which
+    /// may then be a transaction of its own.
+    const ADDS_AT_ONCE: bool = false;
 
     /// Run after an import wrote rows with their own ids, so that the next
     /// id given out comes after them.

@@ -61,6 +61,19 @@ fn item(incident: i64, platform: Platform, n: u32) -> OutboxItem {
     }
 }
 
+/// Each commit's answer as a word, for comparing a batch's answers at once.
+fn answers(outcomes: &[Result<(), StoreError>]) -> Vec<&'static str> {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(StoreError::Conflict) => "conflict",
+            Err(StoreError::Duplicate) => "duplicate",
+            Err(e) => panic!("{e}"),
+        })
+        .collect()
+}
+
 on_both_backends! {
     async fn an_incident_round_trips_and_a_stale_version_conflicts(db: &TestDb) {
         let s = store::connect(&db.url).await.unwrap();
@@ -467,15 +480,7 @@ on_both_backends! {
     assert_eq!(after.jobs - before.jobs, 50, "the writer counts every commit it was given");
     assert!((after.batches - before.batches) * 4 <= 50, "50 commits shared transactions: {before:?} then {after:?}");
     assert!(after.seconds > before.seconds);
-    let outcomes: Vec<&str> = outcomes
-        .iter()
-        .map(|o| match o {
-            Ok(()) => "ok",
-            Err(StoreError::Conflict) => "conflict",
-            Err(StoreError::Duplicate) => "duplicate",
-            Err(e) => panic!("{e}"),
-        })
-        .collect();
+    let outcomes = answers(&outcomes);
     for (n, five) in outcomes.chunks(5).enumerate() {
         let note = if n < 5 { "ok" } else { "duplicate" };
         assert_eq!(five, ["ok", "ok", "conflict", "conflict", note], "commits of message m{n}");
@@ -493,6 +498,71 @@ on_both_backends! {
     assert_eq!(s.entry(&key).await.unwrap().unwrap().version, 2, "inserted, then updated once");
     assert_eq!(s.outbox_stats().await.unwrap().pending, 5, "the outbox rows of the notes written");
 }
+}
+
+on_both_backends! {
+    async fn a_batch_that_only_adds_rows_refuses_the_ones_already_there_and_writes_the_rest_once(db: &TestDb) {
+        // Such a batch is first written without reading: the tables' unique
+        // keys make its checks. One key already taken fails that write whole;
+        // the batch then goes again, read first, and each commit is answered
+        // as if written alone.
+        let s = store::connect(&db.url).await.unwrap();
+        let inc = with_incident(&*s).await;
+        let add = |event: &str, message: &str| Commit {
+            event_id: Some(event.into()),
+            entries: vec![Write::Insert(flagged(message, 1))],
+            outbox: vec![item(inc.id.0, Platform::Console, 0)],
+            ..Default::default()
+        };
+        s.commit(add("Ev-old", "m-old")).await.unwrap();
+        let mut commits = Vec::new();
+        for n in 0..30 {
+            commits.push(add(&format!("Ev{n}"), &format!("m{n}")));
+            match n % 10 {
+                3 => commits.push(add("Ev-old", &format!("other{n}"))),
+                5 => commits.push(add(&format!("Ev-again{n}"), "m-old")),
+                7 => commits.push(add(&format!("Ev{n}"), &format!("later{n}"))),
+                9 => commits.push(add(&format!("Ev-twice{n}"), &format!("m{n}"))),
+                _ => {}
+            }
+        }
+        // One whose row the database refuses (no such incident): it fails
+        // alone, and takes no other commit of its batch with it.
+        let mut orphan = add("Ev-orphan", "m-orphan");
+        if let Some(Write::Insert(e)) = orphan.entries.first_mut() {
+            e.incident = IncidentId(999);
+        }
+        commits.insert(20, orphan);
+        let before = s.batching().writes;
+        let mut outcomes = futures_util::future::join_all(commits.into_iter().map(|c| s.commit(c))).await;
+        let after = s.batching().writes;
+        assert!((after.batches - before.batches) * 4 <= 43, "the commits shared transactions: {before:?} then {after:?}");
+        assert!(outcomes.remove(20).is_err(), "an entry of no incident is refused");
+        let said = answers(&outcomes);
+        let mut expected = Vec::new();
+        for n in 0..30 {
+            expected.push("ok");
+            match n % 10 {
+                3 | 7 => expected.push("duplicate"),
+                5 | 9 => expected.push("conflict"),
+                _ => {}
+            }
+        }
+        assert_eq!(said, expected);
+        let texts: Vec<String> = s.timeline(inc.id).await.unwrap().into_iter().skip(1).map(|e| e.text).collect();
+        let mut wanted: Vec<String> = (0..30).map(|n| format!("message m{n}")).collect();
+        wanted.push("message m-old".into());
+        let mut sorted = texts.clone();
+        sorted.sort();
+        wanted.sort();
+        assert_eq!(sorted, wanted, "each new message once, nothing of the refused commits");
+        assert_eq!(s.outbox_stats().await.unwrap().pending, 31, "only the written commits' outbox rows");
+        for n in 0..30 {
+            assert!(s.seen_event(&format!("Ev{n}")).await.unwrap());
+        }
+        assert!(!s.seen_event("Ev-again5").await.unwrap(), "a refused commit's event is not recorded");
+        assert!(!s.seen_event("Ev-orphan").await.unwrap());
+    }
 }
 
 on_both_backends! {
