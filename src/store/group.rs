@@ -201,8 +201,10 @@ where
         chores: Chores,
         counting: Batch<'_>,
     ) {
-        let plain = !batch.is_empty() && batch.iter().all(|w| batched::plain(&w.commit));
-        let adds = plain && batch.iter().all(|w| batched::adds_only(&w.commit));
+        // `adds_only` implies `plain`: the second look is needed only when
+        // the first finds a commit that changes something.
+        let adds = !batch.is_empty() && batch.iter().all(|w| batched::adds_only(&w.commit));
+        let plain = adds || (!batch.is_empty() && batch.iter().all(|w| batched::plain(&w.commit)));
         let mut ways: &[Reading] = match (plain, adds) {
             (true, true) => &[Reading::Assumed, Reading::Read],
             (true, false) => &[Reading::Read],
@@ -223,11 +225,13 @@ where
                 // The server refused the statement, so nothing was written:
                 // one commit's bad row must not sink the others, so each
                 // goes the careful way, alone.
-                Err(batched::Fallback::Fault(StoreError::Db(sqlx::Error::Database(e)))) => {
+                Err(batched::Fallback::Fault(e)) if batched::statement_refused(&e) => {
                     tracing::debug!(error = %e, "the batch's one statement failed; it goes the careful way");
                     ways = &[];
                 }
-                // A connection lost on the way may have committed it.
+                // A connection lost on the way, or a server error that may
+                // come after the statement committed (a backend ended
+                // while it waited for a standby): it may be written.
                 Err(batched::Fallback::Fault(e)) => {
                     return refuse(counting, batch, chores, &e, true);
                 }
