@@ -62,19 +62,6 @@ pub(super) fn key_taken(why: &Fallback) -> bool {
     matches!(why, Fallback::Fault(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation())
 }
 
-/// The server refused the statement itself: data it cannot take, a key or
-/// reference the rows break, a serialization failure or a deadlock. Run
-/// outside a transaction, its own was then rolled back and nothing was
-/// written. Any other error (a connection lost, a backend ended, even
-/// with a message from the server) may have come after it committed.
-pub(super) fn statement_refused(e: &StoreError) -> bool {
-    let StoreError::Db(sqlx::Error::Database(db)) = e else {
-        return false;
-    };
-    let code = db.code().unwrap_or_default();
-    code.starts_with("22") || code.starts_with("23") || matches!(code.as_ref(), "40001" | "40P01")
-}
-
 /// What the checks depend on, as the database holds it, moved on as each
 /// commit of the batch is decided.
 #[derive(Default)]

@@ -205,10 +205,12 @@ where
         // the first finds a commit that changes something.
         let adds = !batch.is_empty() && batch.iter().all(|w| batched::adds_only(&w.commit));
         let plain = adds || (!batch.is_empty() && batch.iter().all(|w| batched::plain(&w.commit)));
-        let mut ways: &[Reading] = match (plain, adds) {
-            (true, true) => &[Reading::Assumed, Reading::Read],
-            (true, false) => &[Reading::Read],
-            _ => &[],
+        let mut ways: &[Reading] = if adds {
+            &[Reading::Assumed, Reading::Read]
+        } else if plain {
+            &[Reading::Read]
+        } else {
+            &[]
         };
         // Rows added in one statement, and no chore to share the
         // transaction: the statement is a transaction of its own, with no
@@ -225,7 +227,7 @@ where
                 // The server refused the statement, so nothing was written:
                 // one commit's bad row must not sink the others, so each
                 // goes the careful way, alone.
-                Err(batched::Fallback::Fault(e)) if batched::statement_refused(&e) => {
+                Err(batched::Fallback::Fault(e)) if e.statement_refused() => {
                     tracing::debug!(error = %e, "the batch's one statement failed; it goes the careful way");
                     ways = &[];
                 }

@@ -84,6 +84,21 @@ impl StoreError {
         }
     }
 
+    /// The server refused the statement itself: data it cannot take, a key
+    /// or reference the rows break, a serialization failure or a deadlock.
+    /// A statement run outside a transaction then wrote nothing. Any other
+    /// error (a connection lost, a backend ended, even with a message from
+    /// the server) may have come after it committed.
+    pub(crate) fn statement_refused(&self) -> bool {
+        let StoreError::Db(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let code = db.code().unwrap_or_default();
+        code.starts_with("22")
+            || code.starts_with("23")
+            || matches!(code.as_ref(), "40001" | "40P01")
+    }
+
     /// Nothing was written: the database refused before any change (busy,
     /// locked, no connection to be had). Trying again cannot write twice.
     pub fn nothing_written(&self) -> bool {
