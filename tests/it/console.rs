@@ -146,6 +146,19 @@ fn serving_alerts_without_a_chat_platform_is_refused_before_anything_starts() {
 }
 
 #[test]
+fn status_counts_a_single_responder_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        demo_config(dir.path(), &format!("sqlite://{}", dir.path().join("t.db").display()));
+    let script = "/incident declare SEV2 Checkout down\n/incident status\n/incident invite payments\n/incident status\n";
+    let out = tocsin(&["console", "--config", &config], script, dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("· 1 responder\n").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("· 3 responders\n").count(), 1, "{stdout}");
+}
+
+#[test]
 fn exporting_an_incident_that_does_not_exist_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let config =

@@ -59,7 +59,8 @@ pub(super) async fn status(
         Some(u) => m.user(u),
         None => m.plain("vacant"),
     };
-    m = m.plain(format!(" · {} responders", inc.responders.len())).line();
+    let n = inc.responders.len();
+    m = m.plain(format!(" · {n} responder{}", if n == 1 { "" } else { "s" })).line();
     m = match &inc.acknowledged {
         Some(a) => m.plain("Acknowledged by ").user(&a.by).plain(format!(
             " at {} ({} after declaring)",
