@@ -89,10 +89,21 @@ impl Backend for Sqlite {
             let outbox = array(rows.outbox.iter().map(|(o, at)| {
                 (o.lane(), o.incident.0, o.sink.name(), o.payload.as_str(), text(at))
             }))?;
-            conn.execute(
-                sqlx::query(ADD_AT_ONCE).bind(inbox).bind(entries).bind(audit).bind(outbox),
-            )
-            .await?;
+            let added = conn
+                .execute(
+                    sqlx::query(ADD_AT_ONCE).bind(inbox).bind(entries).bind(audit).bind(outbox),
+                )
+                .await?;
+            // A row missing here would be lost without an error (an array
+            // left unbound reads as none): the batch goes the careful way.
+            let wanted =
+                rows.inbox.len() + rows.entries.len() + rows.audit.len() + rows.outbox.len();
+            if added.rows_affected() != wanted as u64 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "{wanted} rows to add, {} added",
+                    added.rows_affected()
+                )));
+            }
             Ok(())
         })
     }
