@@ -5,7 +5,7 @@
 //! its checks depend on (events seen, entry and incident versions), every
 //! check made here in arrival order against that and against the commits
 //! before it (deciding a stale change again, as the careful way does), then
-//! one insert of every table's rows (`Backend::add_at_once`) and one
+//! a multi-row insert per table (in a few pieces, `shapes.rs`) and one
 //! update per incident and per entry at its final state. A statement that
 //! fails anyway sends the whole batch the careful way, from a fresh
 //! transaction. A batch that only adds rows skips the read: the tables'
@@ -23,8 +23,8 @@ use super::sql::{Asked, Backend, Found, NewRows, SqlStore, incident, to_json};
 use super::{Commit, Result, StoreError, Versioned, Write};
 use crate::incident::{Incident, IncidentId, MessageKey, TimelineEntry};
 
-/// Keys per read statement, well under SQLite's 32,766 bound values; a
-/// power of two, as every statement's size is (`shapes.rs`).
+/// Rows per statement, well under SQLite's 32,766 bound values; a power
+/// of two, as every statement's size is (`shapes.rs`).
 const ROWS: usize = 256;
 
 /// A commit the short way can write: it opens no incident and touches no
@@ -408,7 +408,10 @@ where
             audit: commits.iter().filter_map(|c| c.audit.as_ref()).collect(),
             outbox: commits.iter().flat_map(|c| c.outbox.iter().map(move |o| (o, at(c)))).collect(),
         };
-        Ok(DB::add_at_once(tx, &rows).await?)
+        if let Some(adding) = DB::add_at_once(tx, &rows) {
+            return Ok(adding.await?);
+        }
+        Self::add_by_table(tx, &rows).await
     }
 
     /// Updates the entries that were there, one statement each, and returns
@@ -452,6 +455,67 @@ where
             }
         }
         Ok(inserts)
+    }
+
+    /// The new rows in a multi-row insert per table, in a few pieces each.
+    async fn add_by_table(
+        tx: &mut DB::Connection,
+        rows: &NewRows<'_>,
+    ) -> std::result::Result<(), Fallback> {
+        for chunk in shapes::pieces(&rows.inbox, ROWS) {
+            let mut q = QueryBuilder::<DB>::new("INSERT INTO inbox (event_id, received_at) ");
+            q.push_values(chunk, |mut row, (e, at)| {
+                row.push_bind(*e).push_bind(*at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.entries, ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO timeline_entries
+             (incident_id, platform, channel_id, message_id, kind, at, state, version, body) ",
+            );
+            q.push_values(chunk, |mut row, (e, version)| {
+                let key = e.key.as_ref();
+                row.push_bind(e.incident.0)
+                    .push_bind(key.map(|k| k.platform.as_str()))
+                    .push_bind(key.map(|k| k.channel.as_str()))
+                    .push_bind(key.map(|k| k.message.as_str()))
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.at)
+                    .push_bind(e.state.as_str())
+                    .push_bind(*version)
+                    .push_bind(to_json(*e));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.audit, ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO audit_log (at, actor, action, incident_id, detail) ",
+            );
+            q.push_values(chunk, |mut row, a| {
+                row.push_bind(a.at)
+                    .push_bind(a.actor.as_str())
+                    .push_bind(a.action.as_str())
+                    .push_bind(a.incident.map(|i| i.0))
+                    .push_bind(a.detail.as_str());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in shapes::pieces(&rows.outbox, ROWS) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut row, (item, at)| {
+                row.push_bind(item.lane())
+                    .push_bind(item.incident.0)
+                    .push_bind(item.sink.name())
+                    .push_bind(item.payload.as_str())
+                    .push_bind(*at)
+                    .push_bind(*at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        Ok(())
     }
 
     async fn update_entry(

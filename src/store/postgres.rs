@@ -78,8 +78,8 @@ impl Backend for Postgres {
     fn add_at_once<'c>(
         conn: &'c mut PgConnection,
         rows: &'c NewRows<'c>,
-    ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move {
+    ) -> Option<BoxFuture<'c, std::result::Result<(), sqlx::Error>>> {
+        Some(Box::pin(async move {
             let (events, received): (Vec<&str>, Vec<DateTime<Utc>>) =
                 rows.inbox.iter().copied().unzip();
             let e = &rows.entries;
@@ -113,7 +113,7 @@ impl Backend for Postgres {
                 .execute(conn)
                 .await?;
             Ok(())
-        })
+        }))
     }
 }
 

@@ -8,14 +8,30 @@
 //!
 //! A lookup (an `IN` list, a table of keys to join) is padded with NULLs,
 //! which match nothing: `x IN (…, NULL)` is never true for an `x` not
-//! listed, and a NULL key joins no row. (Inserts need no shapes: each
-//! backend adds a batch's rows as arrays, `Backend::add_at_once`.)
+//! listed, and a NULL key joins no row. An insert cannot pad, so it is
+//! written in pieces whose sizes are powers of two, in order.
 
 /// `items`, then `None` (bound as NULL) until their number is a power of
 /// two; nothing stays nothing.
 pub(super) fn padded<T: Clone>(items: &[T]) -> impl Iterator<Item = Option<T>> + '_ {
     let extra = if items.is_empty() { 0 } else { items.len().next_power_of_two() - items.len() };
     items.iter().cloned().map(Some).chain(std::iter::repeat_n(None, extra))
+}
+
+/// `items` in order, in pieces of at most `most` (a power of two) whose
+/// sizes are powers of two, largest first: 27 rows go as 16, 8, 2 and 1.
+pub(super) fn pieces<T>(items: &[T], most: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(most.is_power_of_two());
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = most.min(1 << rest.len().ilog2());
+        let (piece, after) = rest.split_at(size);
+        rest = after;
+        Some(piece)
+    })
 }
 
 #[cfg(test)]
@@ -32,11 +48,26 @@ mod tests {
     }
 
     #[test]
+    fn inserts_go_in_power_of_two_pieces_in_order() {
+        let rows: Vec<usize> = (0..27).collect();
+        let sizes: Vec<usize> = pieces(&rows, 256).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [16, 8, 2, 1]);
+        let again: Vec<usize> = pieces(&rows, 256).flatten().copied().collect();
+        assert_eq!(again, rows);
+
+        let many: Vec<usize> = (0..600).collect();
+        let sizes: Vec<usize> = pieces(&many, 256).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [256, 256, 64, 16, 8]);
+        assert!(pieces::<usize>(&[], 256).next().is_none());
+    }
+
+    #[test]
     fn every_size_up_to_a_thousand_takes_few_shapes() {
         let mut shapes = std::collections::BTreeSet::new();
         for n in 1..=1_000 {
             let rows: Vec<usize> = (0..n).collect();
-            shapes.extend(rows.chunks(256).map(|chunk| padded(chunk).count()));
+            shapes.extend(pieces(&rows, 256).map(<[usize]>::len));
+            shapes.insert(padded(&rows[..n.min(256)]).count());
         }
         assert_eq!(shapes.into_iter().collect::<Vec<_>>(), [1, 2, 4, 8, 16, 32, 64, 128, 256]);
     }

@@ -26,9 +26,8 @@ pub trait Backend: sqlx::Database {
     /// Leases outbox rows; binds now, limit, worker, lease end and the
     /// wanted platforms as `,a,b,`.
     const CLAIM: &'static str;
-    /// [`Backend::add_at_once`] is one statement, which may then be a
-    /// transaction of its own (SQLite's is several, inside the batch's
-    /// transaction).
+    /// [`Backend::add_at_once`] adds a batch's rows in one statement, which
+    /// may then be a transaction of its own.
     const ADDS_AT_ONCE: bool = false;
 
     /// Run after an import wrote rows with their own ids, so that the next
@@ -48,12 +47,15 @@ pub trait Backend: sqlx::Database {
         None
     }
 
-    /// Adds a batch's new rows, every table's, in one round trip to the
-    /// database, each table's rows in their order.
+    /// Adds a batch's new rows in one statement, where this database has a
+    /// way to; `None` where it has not, and the caller adds them table by
+    /// table.
     fn add_at_once<'c>(
-        conn: &'c mut Self::Connection,
-        rows: &'c NewRows<'c>,
-    ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>>;
+        _conn: &'c mut Self::Connection,
+        _rows: &'c NewRows<'c>,
+    ) -> Option<BoxFuture<'c, std::result::Result<(), sqlx::Error>>> {
+        None
+    }
 }
 
 /// What a batch of plain commits reads before it is decided, each once.

@@ -5,15 +5,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use futures_util::future::BoxFuture;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Executor, Sqlite};
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::mpsc;
 
-use super::sql::{Backend, NewRows, SqlStore, to_json};
+use super::sql::{Backend, SqlStore};
 use super::{Result, StoreError};
 
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -57,89 +53,6 @@ impl Backend for Sqlite {
     fn affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
-
-    /// Every table's new rows in one call on the connection's thread: each
-    /// table's rows as one JSON array, inserted in its order, whatever the
-    /// batch holds. (Rows bound as values took a statement per table and
-    /// size, each its own hand-off to that thread.)
-    fn add_at_once<'c>(
-        conn: &'c mut SqliteConnection,
-        rows: &'c NewRows<'c>,
-    ) -> BoxFuture<'c, std::result::Result<(), sqlx::Error>> {
-        Box::pin(async move {
-            let inbox = array(rows.inbox.iter().map(|(e, at)| (e, text(at))))?;
-            let entries = array(rows.entries.iter().map(|(e, version)| {
-                let key = e.key.as_ref();
-                (
-                    e.incident.0,
-                    key.map(|k| k.platform.as_str()),
-                    key.map(|k| k.channel.as_str()),
-                    key.map(|k| k.message.as_str()),
-                    e.kind.as_str(),
-                    text(&e.at),
-                    e.state.as_str(),
-                    version,
-                    to_json(*e),
-                )
-            }))?;
-            let audit = array(rows.audit.iter().map(|a| {
-                let incident = a.incident.map(|i| i.0);
-                (text(&a.at), a.actor.as_str(), a.action.as_str(), incident, a.detail.as_str())
-            }))?;
-            let outbox = array(rows.outbox.iter().map(|(o, at)| {
-                (o.lane(), o.incident.0, o.sink.name(), o.payload.as_str(), text(at))
-            }))?;
-            let added = conn
-                .execute(
-                    sqlx::query(ADD_AT_ONCE).bind(inbox).bind(entries).bind(audit).bind(outbox),
-                )
-                .await?;
-            // A row missing here would be lost without an error (an array
-            // left unbound reads as none): the batch goes the careful way.
-            let wanted =
-                rows.inbox.len() + rows.entries.len() + rows.audit.len() + rows.outbox.len();
-            if added.rows_affected() != wanted as u64 {
-                return Err(sqlx::Error::Protocol(format!(
-                    "{wanted} rows to add, {} added",
-                    added.rows_affected()
-                )));
-            }
-            Ok(())
-        })
-    }
-}
-
-/// [`Backend::add_at_once`]'s statements, one a table, each over a JSON
-/// array of rows in the array's order, so ids are given out in arrival
-/// order. A time is text as sqlx writes it ([`text`]). Each statement has
-/// one plain `?`: sqlx binds the values to a run of statements in turn.
-/// (Numbered ones, `?4`, would go wrong: sqlx counts the numbers a
-/// statement skips as plain ones, and the fourth array went unbound.)
-const ADD_AT_ONCE: &str = "INSERT INTO inbox (event_id, received_at)
-       SELECT value ->> 0, value ->> 1 FROM json_each(?) ORDER BY key;
-     INSERT INTO timeline_entries
-       (incident_id, platform, channel_id, message_id, kind, at, state, version, body)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-              value ->> 5, value ->> 6, value ->> 7, value ->> 8
-       FROM json_each(?) ORDER BY key;
-     INSERT INTO audit_log (at, actor, action, incident_id, detail)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-       FROM json_each(?) ORDER BY key;
-     INSERT INTO outbox (lane, incident_id, platform, payload, created_at, next_attempt_at)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 4
-       FROM json_each(?) ORDER BY key";
-
-/// A time as sqlx's SQLite encoding writes it, so that rows added as JSON
-/// read, sort and compare like rows added with bound values.
-fn text(at: &DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
-}
-
-/// `rows` as one JSON array, each row an array of its columns.
-fn array<T: serde::Serialize>(
-    rows: impl Iterator<Item = T>,
-) -> std::result::Result<String, sqlx::Error> {
-    serde_json::to_string(&rows.collect::<Vec<T>>()).map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
 impl SqlStore<Sqlite> {
