@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use slack_morphism::errors::SlackClientError;
-use slack_morphism::prelude::*;
+use slack_morphism::prelude::SLACK_TIER3_METHOD_CONFIG;
 
 use super::client::{SlackChat, classify};
 use crate::outbox::ChatError;
@@ -30,28 +31,75 @@ impl FetchedMessage {
             .any(|(name, users)| name == reaction && users.iter().any(|u| u == user))
     }
 
-    fn from_slack(m: SlackHistoryMessage) -> Self {
+    fn from_slack(m: Seen) -> Self {
         let files = m
-            .content
             .files
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|f| f.permalink.or(f.url_private).map(|u| u.to_string()))
+            .filter_map(|f| f.permalink.or(f.url_private))
             .collect();
         let reactions = m
-            .content
             .reactions
             .unwrap_or_default()
             .into_iter()
-            .map(|r| (r.name.to_string(), r.users.into_iter().map(|u| u.to_string()).collect()))
+            .map(|r| (r.name, r.users.unwrap_or_default()))
             .collect();
         Self {
-            user: m.sender.user.map(|u| u.to_string()).unwrap_or_default(),
-            thread_ts: m.origin.thread_ts.map(|t| t.to_string()),
-            text: super::events::unescape(&m.content.text.unwrap_or_default()),
+            user: m.user.unwrap_or_default(),
+            thread_ts: m.thread_ts,
+            text: super::events::unescape(&m.text.unwrap_or_default()),
             files,
             reactions,
         }
+    }
+}
+
+/// What tocsin reads of a page of `conversations.history` or
+/// `conversations.replies`: the fields the timeline uses and no others.
+/// slack-morphism's own message model (`SlackHistoryMessage`) is built of
+/// flattened structs, which serde parses by buffering every field of every
+/// message first; read that way, the page of a batch of flags cost about a
+/// fifteenth of all the instructions a flag takes. The request still goes
+/// through slack-morphism's client (its connector, its errors, its limits).
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    messages: Option<Vec<Seen>>,
+}
+
+#[derive(Deserialize)]
+struct Seen {
+    ts: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    files: Option<Vec<SeenFile>>,
+    #[serde(default)]
+    reactions: Option<Vec<SeenReaction>>,
+}
+
+#[derive(Deserialize)]
+struct SeenFile {
+    #[serde(default)]
+    permalink: Option<String>,
+    #[serde(default)]
+    url_private: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SeenReaction {
+    name: String,
+    #[serde(default)]
+    users: Option<Vec<String>>,
+}
+
+impl Page {
+    fn messages(self) -> impl Iterator<Item = Seen> {
+        self.messages.into_iter().flatten()
     }
 }
 
@@ -63,12 +111,21 @@ impl SlackChat {
         channel: &str,
         ts: &str,
     ) -> Result<Option<FetchedMessage>, ChatError> {
-        let req = SlackApiConversationsRepliesRequest::new(channel.into(), SlackTs::new(ts.into()))
-            .with_latest(SlackTs::new(ts.into()))
-            .with_oldest(SlackTs::new(ts.into()))
-            .with_inclusive(true)
-            .with_limit(1);
-        let found = match self.client.open_session(&self.token).conversations_replies(&req).await {
+        let params: Vec<(&str, Option<&str>)> = vec![
+            ("channel", Some(channel)),
+            ("ts", Some(ts)),
+            ("limit", Some("1")),
+            ("inclusive", Some("true")),
+            ("latest", Some(ts)),
+            ("oldest", Some(ts)),
+        ];
+        let session = self.client.open_session(&self.token);
+        let asked = session.http_session_api.http_get(
+            "conversations.replies",
+            &params,
+            Some(&SLACK_TIER3_METHOD_CONFIG),
+        );
+        let found: Page = match asked.await {
             Ok(found) => found,
             Err(SlackClientError::ApiError(e))
                 if e.code == "thread_not_found" || e.code == "message_not_found" =>
@@ -77,11 +134,7 @@ impl SlackChat {
             }
             Err(e) => return Err(classify(e)),
         };
-        Ok(found
-            .messages
-            .into_iter()
-            .find(|m| m.origin.ts.to_string() == ts)
-            .map(FetchedMessage::from_slack))
+        Ok(found.messages().find(|m| m.ts == ts).map(FetchedMessage::from_slack))
     }
 
     /// Those of the channel's messages from `oldest` to `latest`, both
@@ -96,24 +149,24 @@ impl SlackChat {
         limit: u16,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<HashMap<String, FetchedMessage>, ChatError> {
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.into())
-            .with_oldest(SlackTs::new(oldest.into()))
-            .with_latest(SlackTs::new(latest.into()))
-            .with_inclusive(true)
-            .with_limit(limit);
-        let page = self
-            .client
-            .open_session(&self.token)
-            .conversations_history(&req)
+        let limit = limit.to_string();
+        let params: Vec<(&str, Option<&str>)> = vec![
+            ("channel", Some(channel)),
+            ("limit", Some(&limit)),
+            ("inclusive", Some("true")),
+            ("latest", Some(latest)),
+            ("oldest", Some(oldest)),
+        ];
+        let session = self.client.open_session(&self.token);
+        let page: Page = session
+            .http_session_api
+            .http_get("conversations.history", &params, Some(&SLACK_TIER3_METHOD_CONFIG))
             .await
             .map_err(classify)?;
         Ok(page
-            .messages
-            .into_iter()
-            .map(|m| (m.origin.ts.to_string(), m))
-            .filter(|(ts, _)| wanted(ts))
-            .map(|(ts, m)| (ts, FetchedMessage::from_slack(m)))
+            .messages()
+            .filter(|m| wanted(&m.ts))
+            .map(|m| (m.ts.clone(), FetchedMessage::from_slack(m)))
             .collect())
     }
 }
