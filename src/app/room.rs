@@ -2,6 +2,8 @@
 //! incident's chat channel in one commit, so the outbox delivers it when the
 //! platform is back if it is failing now.
 
+use std::sync::Arc;
+
 use super::{App, Ctx, Failure, Reply, Step};
 use crate::incident::{ChannelRef, Incident, IncidentId, MessageKey, Platform, UserRef, room};
 use crate::store::{Commit, IncidentAndEntry, Versioned};
@@ -37,7 +39,7 @@ impl App {
         }
         let channel = ChannelRef::new(key.platform, key.channel.clone());
         let Some(found) = self.incident_of_channel(&channel).await? else { return Ok(None) };
-        Ok(Some((found, self.store.entry(key).await?)))
+        Ok(Some((Arc::new(found), self.store.entry(key).await?)))
     }
 
     pub(super) async fn say(&self, ctx: &Ctx, id: IncidentId, text: &str) -> Reply {

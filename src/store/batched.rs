@@ -120,12 +120,16 @@ enum Decision {
 
 /// What the batch's checks read: its events, entry keys and incidents.
 fn asked(batch: &[Waiting]) -> Asked<'_> {
-    let commits = || batch.iter().map(|w| &w.commit);
-    let events: HashSet<&str> = commits().filter_map(|c| c.event_id.as_deref()).collect();
-    let keys: HashSet<&MessageKey> =
-        commits().flat_map(|c| &c.entries).filter_map(|e| entry_of(e).0.key.as_ref()).collect();
-    let incidents: HashSet<IncidentId> =
-        commits().filter_map(|c| c.incident_version()).map(|(id, _)| id).collect();
+    // Sized for the batch up front: grown one insert at a time, the sets
+    // were rehashed several times a batch.
+    let n = batch.len();
+    let (mut events, mut keys, mut incidents) =
+        (HashSet::with_capacity(n), HashSet::with_capacity(n), HashSet::new());
+    for c in batch.iter().map(|w| &w.commit) {
+        events.extend(c.event_id.as_deref());
+        keys.extend(c.entries.iter().filter_map(|e| entry_of(e).0.key.as_ref()));
+        incidents.extend(c.incident_version().map(|(id, _)| id));
+    }
     Asked {
         events: events.into_iter().collect(),
         keys: keys.into_iter().collect(),
@@ -142,7 +146,13 @@ fn entry_of(w: &Write<TimelineEntry>) -> (&TimelineEntry, Option<i64>) {
 
 /// What was asked, as `found` says the database holds it.
 fn held(asked: &Asked<'_>, found: Found) -> std::result::Result<Held, Fallback> {
-    let mut held = Held::default();
+    let (events, keys) = (found.events.len() + asked.events.len(), asked.keys.len());
+    let mut held = Held {
+        events: HashSet::with_capacity(events),
+        asked: HashSet::with_capacity(keys),
+        entries: HashMap::with_capacity(keys),
+        incidents: HashMap::new(),
+    };
     held.events.extend(found.events);
     held.asked.extend(asked.keys.iter().map(|k| (*k).clone()));
     for (platform, channel, message, version) in found.entries {
@@ -217,8 +227,9 @@ fn check(
             _ => return Ok(Decision::Refused(StoreError::Conflict)),
         }
     }
-    // The entries' versions after this commit, checked before any is kept.
-    let mut after: HashMap<&MessageKey, i64> = HashMap::new();
+    // The entries' versions after this commit, checked before any is kept:
+    // a commit has one entry or a few, so a list, not a map.
+    let mut after: Vec<(&MessageKey, i64)> = Vec::with_capacity(c.entries.len());
     for write in &c.entries {
         let (e, version) = entry_of(write);
         let Some(key) = &e.key else {
@@ -227,12 +238,17 @@ fn check(
             }
             continue;
         };
-        let now = after.get(key).or_else(|| held.entries.get(key)).copied();
-        match (now, version) {
-            (None, None) => after.insert(key, 1),
-            (Some(now), Some(v)) if now == v => after.insert(key, v + 1),
+        let mine = after.iter().position(|(k, _)| *k == key);
+        let now = mine.map(|i| after[i].1).or_else(|| held.entries.get(key).copied());
+        let next = match (now, version) {
+            (None, None) => 1,
+            (Some(now), Some(v)) if now == v => v + 1,
             _ => return Ok(Decision::Refused(StoreError::Conflict)),
         };
+        match mine {
+            Some(i) => after[i].1 = next,
+            None => after.push((key, next)),
+        }
     }
     if let Some(e) = &c.event_id {
         held.events.insert(e.clone());
@@ -278,7 +294,8 @@ where
             Reading::Assumed => Found::default(),
         };
         let mut held = held(&asked, found)?;
-        let mut touched = Touched::default();
+        let entries = HashMap::with_capacity(asked.keys.len());
+        let mut touched = Touched { incidents: HashMap::new(), entries };
         let mut outcomes = Vec::with_capacity(batch.len());
         // Each commit of the batch that is written, and its decision made
         // again if it was.

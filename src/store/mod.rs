@@ -114,8 +114,10 @@ impl StoreError {
     }
 }
 
-/// An incident, and a message's entry on its timeline if it has one.
-pub type IncidentAndEntry = (Versioned<Incident>, Option<Versioned<TimelineEntry>>);
+/// An incident, and a message's entry on its timeline if it has one. The
+/// incident is shared: the reader keeps it decoded for the next flag of the
+/// same incident, and a copy of it for every flag cost more than the read.
+pub type IncidentAndEntry = (Arc<Versioned<Incident>>, Option<Versioned<TimelineEntry>>);
 
 /// A value with the version it was read at, for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq)]

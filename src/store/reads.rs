@@ -29,7 +29,7 @@ const MOST: usize = 256;
 /// they were decoded from: a record read again that is the same text is
 /// not decoded again (comparing text costs far less than decoding JSON),
 /// so one flagged incident is decoded once, not once a batch.
-pub(super) type Decoded = HashMap<(i64, i64), (String, Versioned<Incident>)>;
+pub(super) type Decoded = HashMap<(i64, i64), (String, Arc<Versioned<Incident>>)>;
 
 /// Incidents the reader keeps decoded at most; it forgets them all when
 /// one more would not fit.
@@ -136,7 +136,7 @@ where
             let inc = match decoded.get(&(id, version)) {
                 Some((text, inc)) if *text == state => inc.clone(),
                 _ => {
-                    let inc = Versioned { value: incident(&state)?, version };
+                    let inc = Arc::new(Versioned { value: incident(&state)?, version });
                     if decoded.len() >= KEEP {
                         decoded.clear();
                     }

@@ -638,7 +638,7 @@ on_both_backends! {
         s.set_channel(inc.id, Platform::Console, "c1", "inc-1-checkout").await.unwrap();
         let key = |channel: &str| MessageKey { platform: Platform::Console, channel: channel.into(), message: "m1".into() };
         let (found, entry) = s.incident_and_entry(&key("c1")).await.unwrap().unwrap();
-        assert_eq!((found.value, entry), (inc.clone(), None), "not flagged yet");
+        assert_eq!((found.value.clone(), entry), (inc.clone(), None), "not flagged yet");
         let flagged = flagged("m1", 1);
         s.commit(Commit { entries: vec![Write::Insert(flagged.clone())], ..Default::default() }).await.unwrap();
         let (found, entry) = s.incident_and_entry(&key("c1")).await.unwrap().unwrap();
@@ -673,7 +673,7 @@ on_both_backends! {
             let update = Commit { incident: Some(Write::Update { value: changed.clone(), version: 1 }), ..Default::default() };
             s.commit(update).await.unwrap();
             let (found, _) = s.incident_and_entry(&key(format!("c{n}"))).await.unwrap().unwrap();
-            assert_eq!((found.value, found.version), (changed.clone(), 2), "the change, not the record read before it");
+            assert_eq!((found.value.clone(), found.version), (changed.clone(), 2), "the change, not the record read before it");
             incidents[n] = changed;
         }
         for (n, inc) in incidents.iter().enumerate() {
