@@ -36,7 +36,7 @@ impl FetchedMessage {
             .files
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|f| f.permalink.or(f.url_private))
+            .filter_map(|f| nonempty(f.permalink).or(nonempty(f.url_private)))
             .collect();
         let reactions = m
             .reactions
@@ -61,10 +61,12 @@ impl FetchedMessage {
 /// message first; read that way, the page of a batch of flags cost about a
 /// fifteenth of all the instructions a flag takes. The request still goes
 /// through slack-morphism's client (its connector, its errors, its limits).
+/// The list of messages is required, as it was there: a reply without one
+/// (an empty body reads as `{}`) is unreadable, so the read is tried again,
+/// never taken for "the message is gone", which would take a flag off.
 #[derive(Deserialize)]
 struct Page {
-    #[serde(default)]
-    messages: Option<Vec<Seen>>,
+    messages: Vec<Seen>,
 }
 
 #[derive(Deserialize)]
@@ -99,8 +101,13 @@ struct SeenReaction {
 
 impl Page {
     fn messages(self) -> impl Iterator<Item = Seen> {
-        self.messages.into_iter().flatten()
+        self.messages.into_iter()
     }
+}
+
+/// A link Slack gave, unless it gave an empty one.
+fn nonempty(link: Option<String>) -> Option<String> {
+    link.filter(|l| !l.is_empty())
 }
 
 impl SlackChat {
@@ -168,5 +175,82 @@ impl SlackChat {
             .filter(|m| wanted(&m.ts))
             .map(|m| (m.ts.clone(), FetchedMessage::from_slack(m)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(json: &str) -> Vec<FetchedMessage> {
+        let page: Page = serde_json::from_str(json).expect("a page that parses");
+        page.messages().map(FetchedMessage::from_slack).collect()
+    }
+
+    #[test]
+    fn a_page_keeps_what_the_timeline_uses_and_ignores_the_rest() {
+        let found = page(
+            r#"{"ok": true, "has_more": false, "messages": [{
+                "type": "message", "ts": "1700000000.000100", "user": "UBOB",
+                "thread_ts": "1700000000.000001", "text": "rollback &amp; retry &lt;soon&gt;",
+                "blocks": [{"type": "rich_text", "elements": []}],
+                "files": [
+                    {"id": "F1", "permalink": "https://x.slack.com/files/F1", "url_private": "https://files.slack.com/F1"},
+                    {"id": "F2", "url_private": "https://files.slack.com/F2"},
+                    {"id": "F3"}
+                ],
+                "reactions": [{"name": "pushpin", "count": 2, "users": ["UCAROL", "UDAVE"]}, {"name": "eyes", "count": 1}]
+            }]}"#,
+        );
+        let want = FetchedMessage {
+            user: "UBOB".into(),
+            thread_ts: Some("1700000000.000001".into()),
+            text: "rollback & retry <soon>".into(),
+            files: vec!["https://x.slack.com/files/F1".into(), "https://files.slack.com/F2".into()],
+            reactions: vec![
+                ("pushpin".into(), vec!["UCAROL".into(), "UDAVE".into()]),
+                ("eyes".into(), vec![]),
+            ],
+        };
+        assert_eq!(found, vec![want]);
+        assert!(found[0].has_reaction("pushpin", "UDAVE"));
+        assert!(!found[0].has_reaction("eyes", "UDAVE"));
+    }
+
+    #[test]
+    fn absent_or_null_fields_read_as_empty() {
+        let found = page(
+            r#"{"ok": true, "messages": [
+                {"ts": "1.000001"},
+                {"ts": "1.000002", "user": null, "text": null, "files": null, "reactions": null, "thread_ts": null}
+            ]}"#,
+        );
+        let empty = FetchedMessage {
+            user: String::new(),
+            thread_ts: None,
+            text: String::new(),
+            files: vec![],
+            reactions: vec![],
+        };
+        assert_eq!(found, vec![empty.clone(), empty]);
+        assert!(page(r#"{"ok": true, "messages": []}"#).is_empty());
+    }
+
+    #[test]
+    fn a_reply_without_its_list_of_messages_is_unreadable_not_empty() {
+        // An empty 200 or 204 reaches the page as "{}": taken for an empty
+        // page, it would say a flagged message is gone and take its flag off.
+        for body in [r#"{}"#, r#"{"ok": true}"#, r#"{"ok": true, "messages": null}"#] {
+            assert!(serde_json::from_str::<Page>(body).is_err(), "{body}");
+        }
+        assert!(serde_json::from_str::<Page>(r#"{"messages": [{"text": "no ts"}]}"#).is_err());
+    }
+
+    #[test]
+    fn an_empty_link_gives_way_to_the_other() {
+        let found = page(
+            r#"{"messages": [{"ts": "1.1", "files": [{"permalink": "", "url_private": "https://files.slack.com/F1"}, {"permalink": "", "url_private": ""}]}]}"#,
+        );
+        assert_eq!(found[0].files, vec!["https://files.slack.com/F1".to_string()]);
     }
 }
