@@ -417,6 +417,33 @@ fn ten_thousand_entries_render() {
 }
 
 #[test]
+fn a_large_timeline_given_out_of_order_comes_out_by_time_then_as_given() {
+    let mut r = Record::declared();
+    let base = r.entries[0].clone();
+    r.entries.clear();
+    for n in 0..3_000 {
+        let mut e = base.clone();
+        e.kind = EntryKind::Message;
+        e.text = format!("entry {n}");
+        e.at = t((n * 7919) % 600);
+        r.entries.push(e);
+    }
+    let mut want: Vec<(DateTime<Utc>, usize)> =
+        r.entries.iter().enumerate().map(|(n, e)| (e.at, n)).collect();
+    want.sort_by_key(|(at, _)| *at);
+    let md = r.render(None);
+    let got: Vec<usize> = timeline_rows(&md)
+        .iter()
+        .map(|row| {
+            let at = row.find("entry ").expect("a row of an entry") + "entry ".len();
+            let digits: String = row[at..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().expect("the entry's number")
+        })
+        .collect();
+    assert_eq!(got, want.into_iter().map(|(_, n)| n).collect::<Vec<_>>());
+}
+
+#[test]
 fn chat_text_cannot_put_html_images_or_links_into_the_draft() {
     let mut r = Record::declared();
     let evil = "<img src=x onerror=alert(1)> ![pic](https://evil.example/x.png) \
