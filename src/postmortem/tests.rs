@@ -400,17 +400,25 @@ fn times_on_another_day_carry_their_date() {
     assert!(md.contains("| Time to first update (declared → first update) | 1d |"));
 }
 
+/// `n` messages like `base`, "entry 0" onwards, out of time order over ten
+/// hours: past 600, several share a minute.
+fn numbered_entries(base: &TimelineEntry, n: i64) -> Vec<TimelineEntry> {
+    (0..n)
+        .map(|n| {
+            let mut e = base.clone();
+            e.kind = EntryKind::Message;
+            e.text = format!("entry {n}");
+            e.at = t((n * 7919) % 600);
+            e
+        })
+        .collect()
+}
+
 #[test]
 fn ten_thousand_entries_render() {
     let mut r = walked_through();
-    let base = r.entries[0].clone();
-    for n in 0..10_000 {
-        let mut e = base.clone();
-        e.kind = EntryKind::Message;
-        e.text = format!("entry {n}");
-        e.at = t((n * 7919) % 600);
-        r.entries.push(e);
-    }
+    let entries = numbered_entries(&r.entries[0], 10_000);
+    r.entries.extend(entries);
     let md = r.render(None);
     assert_eq!(md.matches("| entry ").count(), 10_000);
     assert_eq!(timeline_rows(&md).len(), 10_000 + 7);
@@ -419,15 +427,7 @@ fn ten_thousand_entries_render() {
 #[test]
 fn a_large_timeline_given_out_of_order_comes_out_by_time_then_as_given() {
     let mut r = Record::declared();
-    let base = r.entries[0].clone();
-    r.entries.clear();
-    for n in 0..3_000 {
-        let mut e = base.clone();
-        e.kind = EntryKind::Message;
-        e.text = format!("entry {n}");
-        e.at = t((n * 7919) % 600);
-        r.entries.push(e);
-    }
+    r.entries = numbered_entries(&r.entries[0], 3_000);
     let mut want: Vec<(DateTime<Utc>, usize)> =
         r.entries.iter().enumerate().map(|(n, e)| (e.at, n)).collect();
     want.sort_by_key(|(at, _)| *at);
