@@ -99,12 +99,6 @@ struct SeenReaction {
     users: Option<Vec<String>>,
 }
 
-impl Page {
-    fn messages(self) -> impl Iterator<Item = Seen> {
-        self.messages.into_iter()
-    }
-}
-
 /// A link Slack gave, unless it gave an empty one.
 fn nonempty(link: Option<String>) -> Option<String> {
     link.filter(|l| !l.is_empty())
@@ -141,7 +135,7 @@ impl SlackChat {
             }
             Err(e) => return Err(classify(e)),
         };
-        Ok(found.messages().find(|m| m.ts == ts).map(FetchedMessage::from_slack))
+        Ok(found.messages.into_iter().find(|m| m.ts == ts).map(FetchedMessage::from_slack))
     }
 
     /// Those of the channel's messages from `oldest` to `latest`, both
@@ -171,7 +165,8 @@ impl SlackChat {
             .await
             .map_err(classify)?;
         Ok(page
-            .messages()
+            .messages
+            .into_iter()
             .filter(|m| wanted(&m.ts))
             .map(|m| (m.ts.clone(), FetchedMessage::from_slack(m)))
             .collect())
@@ -184,7 +179,7 @@ mod tests {
 
     fn page(json: &str) -> Vec<FetchedMessage> {
         let page: Page = serde_json::from_str(json).expect("a page that parses");
-        page.messages().map(FetchedMessage::from_slack).collect()
+        page.messages.into_iter().map(FetchedMessage::from_slack).collect()
     }
 
     #[test]
