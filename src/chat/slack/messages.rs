@@ -112,7 +112,7 @@ impl SlackChat {
         channel: &str,
         ts: &str,
     ) -> Result<Option<FetchedMessage>, ChatError> {
-        let params: Vec<(&str, Option<&str>)> = vec![
+        let params = vec![
             ("channel", Some(channel)),
             ("ts", Some(ts)),
             ("limit", Some("1")),
@@ -120,13 +120,7 @@ impl SlackChat {
             ("latest", Some(ts)),
             ("oldest", Some(ts)),
         ];
-        let session = self.client.open_session(&self.token);
-        let asked = session.http_session_api.http_get(
-            "conversations.replies",
-            &params,
-            Some(&SLACK_TIER3_METHOD_CONFIG),
-        );
-        let found: Page = match asked.await {
+        let found = match self.page("conversations.replies", params).await {
             Ok(found) => found,
             Err(SlackClientError::ApiError(e))
                 if e.code == "thread_not_found" || e.code == "message_not_found" =>
@@ -151,25 +145,30 @@ impl SlackChat {
         wanted: impl Fn(&str) -> bool,
     ) -> Result<HashMap<String, FetchedMessage>, ChatError> {
         let limit = limit.to_string();
-        let params: Vec<(&str, Option<&str>)> = vec![
+        let params = vec![
             ("channel", Some(channel)),
-            ("limit", Some(&limit)),
+            ("limit", Some(limit.as_str())),
             ("inclusive", Some("true")),
             ("latest", Some(latest)),
             ("oldest", Some(oldest)),
         ];
-        let session = self.client.open_session(&self.token);
-        let page: Page = session
-            .http_session_api
-            .http_get("conversations.history", &params, Some(&SLACK_TIER3_METHOD_CONFIG))
-            .await
-            .map_err(classify)?;
+        let page = self.page("conversations.history", params).await.map_err(classify)?;
         Ok(page
             .messages
             .into_iter()
             .filter(|m| wanted(&m.ts))
             .map(|m| (m.ts.clone(), FetchedMessage::from_slack(m)))
             .collect())
+    }
+
+    /// One page of `method` (a tier 3 read), through slack-morphism's client.
+    async fn page(
+        &self,
+        method: &str,
+        params: Vec<(&str, Option<&str>)>,
+    ) -> Result<Page, SlackClientError> {
+        let session = self.client.open_session(&self.token);
+        session.http_session_api.http_get(method, &params, Some(&SLACK_TIER3_METHOD_CONFIG)).await
     }
 }
 
